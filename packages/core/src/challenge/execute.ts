@@ -1,0 +1,139 @@
+/**
+ * Runs one challenge through one solver: validates config, builds the SolverContext (namespace-bound
+ * secrets, deadline signal, provider-call tracking), and turns any failure into a message a person can act
+ * on, with every secret value the solver read redacted. Used by the HTTP server, the CLI and the
+ * conformance kit alike, so all three behave the same.
+ */
+import type { ChallengeRequest, Logger, SecretReader, SecretSelector, Solver, SolverContext } from '../solver/contract.js';
+import { ConfigError, DeadlineError } from '../solver/errors.js';
+import type { Metrics } from '../observability/metrics.js';
+import { formatConfigIssues } from './config.js';
+
+/** Default time a solver gets: well inside kube-apiserver's 60 s, leaving room for the response. */
+export const DEFAULT_CHALLENGE_TIMEOUT_MS = 45_000;
+
+export type ChallengeOutcome = { success: true } | { success: false; message: string };
+
+export interface ExecuteOptions {
+  /** Secrets reader bound to a namespace (the core only ever passes `request.resourceNamespace`). */
+  secretsFor: (namespace: string) => SecretReader;
+  log: Logger;
+  metrics?: Metrics;
+  timeoutMs?: number;
+  /** Aborts the challenge early (client went away, server shutting down). */
+  signal?: AbortSignal;
+}
+
+/** Wraps a reader so every value it returns is remembered for redaction. */
+function recordingReader(inner: SecretReader, seen: Set<string>): SecretReader {
+  return {
+    namespace: inner.namespace,
+    async get(selector: SecretSelector) {
+      const value = await inner.get({ name: selector.name, key: selector.key });
+      if (value.length >= 4) seen.add(value);
+      return value;
+    },
+  };
+}
+
+export function redact(message: string, secrets: Iterable<string>): string {
+  let out = message;
+  for (const s of secrets) out = out.split(s).join('[redacted]');
+  return out;
+}
+
+function describeError(err: unknown): string {
+  if (err instanceof Error) {
+    const code = (err as { code?: unknown }).code;
+    const msg = err.message || err.name;
+    return typeof code === 'string' && code !== '' && !msg.includes(code) ? `${msg} (code ${code})` : msg;
+  }
+  return String(err);
+}
+
+export function validateConfig<C>(solver: Solver<C>, config: unknown): C {
+  const parsed = solver.config.safeParse(config ?? {});
+  if (!parsed.success) throw new ConfigError(`invalid config: ${formatConfigIssues(parsed.error)}`);
+  return parsed.data;
+}
+
+export async function executeChallenge(
+  solver: Solver<any>,
+  request: ChallengeRequest,
+  options: ExecuteOptions,
+): Promise<ChallengeOutcome> {
+  const started = performance.now();
+  const timeoutMs = options.timeoutMs ?? DEFAULT_CHALLENGE_TIMEOUT_MS;
+  const deadline = Date.now() + timeoutMs;
+  const signals = [AbortSignal.timeout(timeoutMs)];
+  if (options.signal) signals.push(options.signal);
+  const signal = AbortSignal.any(signals);
+  const seen = new Set<string>();
+  const log = options.log.child({
+    solver: solver.name,
+    action: request.action,
+    fqdn: request.resolvedFQDN,
+    namespace: request.resourceNamespace,
+    uid: request.uid || undefined,
+  });
+  const metrics = options.metrics;
+
+  const ctxBase = {
+    secrets: recordingReader(options.secretsFor(request.resourceNamespace), seen),
+    allowAmbientCredentials: request.allowAmbientCredentials === true,
+    log,
+    signal,
+    deadline,
+    async track<T>(call: string, fn: () => Promise<T>): Promise<T> {
+      try {
+        const result = await fn();
+        metrics?.providerCalls.inc({ solver: solver.name, call, outcome: 'success' });
+        return result;
+      } catch (err) {
+        const code = String((err as { code?: unknown }).code ?? (err as Error).name ?? 'error');
+        metrics?.providerCalls.inc({ solver: solver.name, call, outcome: 'error' });
+        metrics?.providerErrors.inc({ solver: solver.name, call, code });
+        log.debug({ call, code }, 'provider call failed');
+        throw err;
+      }
+    },
+  };
+
+  let outcome: ChallengeOutcome;
+  try {
+    const config = validateConfig(solver, request.config);
+    const ctx: SolverContext<unknown> = { ...ctxBase, config };
+    const run = request.action === 'Present' ? solver.present(request, ctx) : solver.cleanUp(request, ctx);
+    // A solver that ignores the signal still cannot hold the response past the deadline.
+    await Promise.race([
+      run,
+      new Promise<never>((_, reject) => {
+        const fail = () =>
+          reject(
+            new DeadlineError(
+              options.signal?.aborted
+                ? 'challenge aborted (server shutting down or client disconnected)'
+                : `${solver.name} did not finish within ${Math.round(timeoutMs / 1000)} s; the provider may be slow or unreachable`,
+            ),
+          );
+        if (signal.aborted) fail();
+        else signal.addEventListener('abort', fail, { once: true });
+      }),
+    ]);
+    outcome = { success: true };
+  } catch (err) {
+    let message = describeError(err);
+    if ((err as Error)?.name === 'AbortError' || (err as Error)?.name === 'TimeoutError') {
+      message = `${solver.name} did not finish within ${Math.round(timeoutMs / 1000)} s (${message})`;
+    }
+    outcome = { success: false, message: redact(`${solver.name}: ${request.action} ${request.resolvedFQDN} failed: ${message}`, seen) };
+  }
+
+  const seconds = (performance.now() - started) / 1000;
+  metrics?.challenges.inc({ solver: solver.name, action: request.action, outcome: outcome.success ? 'success' : 'failure' });
+  metrics?.challengeDuration.observe({ solver: solver.name, action: request.action }, seconds);
+  const line = { outcome: outcome.success ? 'success' : 'failure', durationMs: Math.round(seconds * 1000) };
+  if (outcome.success) log.info(line, 'challenge done');
+  else log.warn({ ...line, error: outcome.message }, 'challenge failed');
+  return outcome;
+}

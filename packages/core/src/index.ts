@@ -1,0 +1,34 @@
+/** Public API of @dns01-webhook/core for solver authors and embedders. */
+export { z } from 'zod';
+export type {
+  ChallengeRequest,
+  InitContext,
+  Logger,
+  RecordApi,
+  RecordSolverDefinition,
+  RecordTarget,
+  SecretReader,
+  SecretSelector,
+  Solver,
+  SolverContext,
+  SolverModule,
+  TxtRecord,
+} from './solver/contract.js';
+export { defineSolver, defineRecordSolver, presentRecord, cleanUpRecord } from './solver/define.js';
+export {
+  SolverError,
+  RecordExistsError,
+  RecordNotFoundError,
+  ConfigError,
+  DeadlineError,
+  isRetryable,
+  type SolverErrorOptions,
+} from './solver/errors.js';
+export { withRetry, type RetryOptions } from './solver/retry.js';
+export { toFqdn, unFqdn, relativeName, absoluteName, zoneCandidates } from './solver/names.js';
+export { SolverRegistry, loadSolverPackages, DEFAULT_SOLVER_PACKAGES } from './solver/registry.js';
+export { executeChallenge, DEFAULT_CHALLENGE_TIMEOUT_MS, type ChallengeOutcome, type ExecuteOptions } from './challenge/execute.js';
+export { secretSelector } from './solver/schema.js';
+export { mapSecrets, directorySecrets, type SecretMap } from './secrets/static.js';
+export { createLogger, silentLogger } from './observability/logger.js';
+export { Metrics } from './observability/metrics.js';

@@ -1,0 +1,150 @@
+/**
+ * The solver contract — the one file a solver author needs to read.
+ *
+ * cert-manager asks a webhook to Present or CleanUp one TXT value (`key`) at one name (`resolvedFQDN`).
+ * The core does everything else (HTTP, auth, TLS, config validation, deadlines, retries of the whole call,
+ * metrics, logs). A solver is a plain value exported from an npm module:
+ *
+ *   - `defineSolver(...)`        full control: you implement present/cleanUp against the provider.
+ *   - `defineRecordSolver(...)`  for APIs that store one record per value (DNSPod, Cloudflare, ...): you give
+ *                                three provider calls (list / add / remove) and the core derives present/cleanUp
+ *                                with the domain rules built in.
+ *
+ * Rules every solver obeys (the record-solver derivation enforces them for you):
+ *   1. Present is idempotent: presenting the same (fqdn, key) twice leaves one value.
+ *   2. CleanUp removes only the value equal to `key`; every other value at that name stays
+ *      (a wildcard and its apex share one name with different keys).
+ *   3. CleanUp of a value that is already gone is success (an error blocks cert-manager's finalizer).
+ *   4. Nothing lives only in memory: CleanUp may run on another replica or after a restart, so it finds
+ *      the record again at the provider (by name and value), never by an id remembered from Present.
+ *   5. Secrets come only through `ctx.secrets` (bound to the request's namespace); ambient credentials
+ *      (environment, instance roles) only when `ctx.allowAmbientCredentials` is true.
+ *   6. Honour `ctx.signal`: it aborts before kube-apiserver's 60 s timeout, leaving time to answer.
+ *   7. Throw `SolverError` with a message a person can act on; never put a secret in it.
+ *
+ * Implementations must be safe for concurrent use: several challenges for one name may run at once.
+ */
+import type { z } from 'zod';
+
+/** The `request` of cert-manager's ChallengePayload (webhook.acme.cert-manager.io/v1alpha1), validated. */
+export interface ChallengeRequest {
+  uid: string;
+  action: 'Present' | 'CleanUp';
+  type: string;
+  /** The name being validated, without `*.`; a wildcard and its apex share one `resolvedFQDN`. */
+  dnsName: string;
+  /** The TXT value to present or remove. */
+  key: string;
+  /** Namespace of the Issuer (or cert-manager's cluster resource namespace): the only place secrets are read. */
+  resourceNamespace: string;
+  /** Fully-qualified name of the TXT record, with a trailing dot. Use as given (CNAMEs already followed). */
+  resolvedFQDN: string;
+  /** Zone cert-manager found by an SOA walk, with a trailing dot. The provider may host it as a parent zone. */
+  resolvedZone: string;
+  allowAmbientCredentials: boolean;
+  /** The Issuer's `webhook.config`, verbatim (before validation). */
+  config?: unknown;
+}
+
+/** Names a key inside a Kubernetes Secret in the request's namespace. No namespace field, on purpose. */
+export interface SecretSelector {
+  name: string;
+  key: string;
+}
+
+/** Reads secrets from the request's `resourceNamespace` only. */
+export interface SecretReader {
+  readonly namespace: string;
+  /** Resolves to the value (UTF-8); throws SolverError naming the secret/key when missing or forbidden. */
+  get(selector: SecretSelector): Promise<string>;
+}
+
+/** Minimal structured logger (pino-compatible subset). Never log secret values. */
+export interface Logger {
+  debug(obj: object, msg?: string): void;
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+  child(bindings: Record<string, unknown>): Logger;
+}
+
+/** Everything a solver gets for one challenge. */
+export interface SolverContext<Config> {
+  /** The request's `config`, parsed by the solver's `config` schema. */
+  config: Config;
+  secrets: SecretReader;
+  allowAmbientCredentials: boolean;
+  log: Logger;
+  /** Aborts when the challenge's deadline passes (well inside kube-apiserver's 60 s). */
+  signal: AbortSignal;
+  /** Epoch milliseconds at which `signal` aborts. */
+  deadline: number;
+  /**
+   * Wraps one provider API call for metrics (`dns01_webhook_provider_calls_total{solver,call,outcome}`)
+   * and debug logs. Use it around every SDK call.
+   */
+  track<T>(call: string, fn: () => Promise<T>): Promise<T>;
+}
+
+/** What `initialize` gets once at start-up (no request, no secrets). */
+export interface InitContext {
+  log: Logger;
+}
+
+/** A solver in full control of present/cleanUp. */
+export interface Solver<Config = unknown> {
+  /** The `solverName` issuers use; lower-case, DNS-label-like. Unique within one groupName. */
+  readonly name: string;
+  /** Schema for `request.config`. A bad config fails with a message naming the field. */
+  readonly config: z.ZodType<Config>;
+  /** One line for `--help`, discovery docs and logs. */
+  readonly description?: string;
+  initialize?(ctx: InitContext): Promise<void> | void;
+  present(request: ChallengeRequest, ctx: SolverContext<Config>): Promise<void>;
+  cleanUp(request: ChallengeRequest, ctx: SolverContext<Config>): Promise<void>;
+}
+
+/** One TXT value at a name, as the provider stores it. */
+export interface TxtRecord {
+  /** The value with provider quoting removed (compare it with `key` as is). */
+  value: string;
+  /** Provider record id, when the provider needs one to delete. Never cached across calls. */
+  id?: string;
+  /** Anything else the provider's `remove` needs (zone id, ...). */
+  meta?: Record<string, unknown>;
+}
+
+/** Where a record lives: the FQDN (trailing dot) and the zone cert-manager resolved (trailing dot). */
+export interface RecordTarget {
+  fqdn: string;
+  zone: string;
+}
+
+/**
+ * The three provider calls of a record-per-value API, opened once per challenge (credentials resolved).
+ * - `list` returns every TXT value at exactly `target.fqdn` (all pages), or [] when none exist.
+ * - `add` creates one TXT value. If the provider says "already exists", throw `RecordExistsError`
+ *   (or just return): the core treats it as success.
+ * - `remove` deletes one record returned by `list`. "Not found" → throw `RecordNotFoundError` (or return).
+ */
+export interface RecordApi {
+  list(target: RecordTarget): Promise<TxtRecord[]>;
+  add(target: RecordTarget, value: string): Promise<void>;
+  remove(target: RecordTarget, record: TxtRecord): Promise<void>;
+}
+
+/** A solver for record-per-value APIs: the core derives present/cleanUp (see `record-solver.ts`). */
+export interface RecordSolverDefinition<Config = unknown> {
+  readonly name: string;
+  readonly config: z.ZodType<Config>;
+  readonly description?: string;
+  initialize?(ctx: InitContext): Promise<void> | void;
+  /** Build an API client for this challenge (read secrets, pick the zone, load the SDK lazily). */
+  connect(request: ChallengeRequest, ctx: SolverContext<Config>): Promise<RecordApi>;
+}
+
+/**
+ * An npm module is a solver plugin when it exports (as `default` or as `solvers`) a Solver or an array of them.
+ * `dns01-webhook serve --solver-packages my-solver-package` loads it by module name.
+ */
+export type SolverModule = { default?: Solver<any> | Solver<any>[]; solvers?: Solver<any>[] };

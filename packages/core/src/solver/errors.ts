@@ -1,0 +1,68 @@
+/**
+ * Errors solvers throw. The message reaches cert-manager's Challenge status verbatim (after secret
+ * redaction), so write it for the person reading `kubectl describe challenge`.
+ */
+export interface SolverErrorOptions {
+  /** Provider error code, e.g. `InvalidChangeBatch`, `81044`, `LimitExceeded.RecordTtlLimit`. */
+  code?: string;
+  /** True for throttling, 5xx and other transient failures: the core retries with backoff inside the deadline. */
+  retryable?: boolean;
+  /** Server-suggested wait before a retry, in ms (Retry-After). */
+  retryAfterMs?: number;
+  cause?: unknown;
+}
+
+export class SolverError extends Error {
+  readonly code: string | undefined;
+  readonly retryable: boolean;
+  readonly retryAfterMs: number | undefined;
+
+  constructor(message: string, options: SolverErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'SolverError';
+    this.code = options.code;
+    this.retryable = options.retryable ?? false;
+    this.retryAfterMs = options.retryAfterMs;
+  }
+}
+
+/** Thrown by `RecordApi.add` when the provider already has this exact value: Present treats it as success. */
+export class RecordExistsError extends SolverError {
+  constructor(message = 'record already exists', options: SolverErrorOptions = {}) {
+    super(message, options);
+    this.name = 'RecordExistsError';
+  }
+}
+
+/** Thrown by `RecordApi.remove` when the record is already gone: CleanUp treats it as success. */
+export class RecordNotFoundError extends SolverError {
+  constructor(message = 'record not found', options: SolverErrorOptions = {}) {
+    super(message, options);
+    this.name = 'RecordNotFoundError';
+  }
+}
+
+/** The config failed its schema; `message` names the offending field(s). Never retried. */
+export class ConfigError extends SolverError {
+  constructor(message: string) {
+    super(message, { code: 'InvalidConfig' });
+    this.name = 'ConfigError';
+  }
+}
+
+/** The challenge's deadline passed before the provider answered. */
+export class DeadlineError extends SolverError {
+  constructor(message: string, options: SolverErrorOptions = {}) {
+    super(message, { code: 'DeadlineExceeded', ...options });
+    this.name = 'DeadlineError';
+  }
+}
+
+/** Duck-typed so errors from another copy of this package (a plugin's own node_modules) still count. */
+export function isRetryable(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as { retryable?: unknown }).retryable === true;
+}
+
+export function isNamed(err: unknown, name: string): boolean {
+  return typeof err === 'object' && err !== null && (err as { name?: unknown }).name === name;
+}
