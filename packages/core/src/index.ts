@@ -32,3 +32,7 @@ export { secretSelector } from './solver/schema.js';
 export { mapSecrets, directorySecrets, type SecretMap } from './secrets/static.js';
 export { createLogger, silentLogger } from './observability/logger.js';
 export { Metrics } from './observability/metrics.js';
+export { createCA, issueCertificate, selfSignedServing, type KeyPairPem, type IssueOptions } from './tls/certificates.js';
+export { startDnsServer, queryTxt, querySoa, dnsQuery, type DnsServer, type DnsServerOptions, type QueryOptions, type TxtResult, type SoaResult, type ServableRecordSource } from './dns/index.js';
+export type { DnsRecordSource } from './dns/types.js';
+export { createMemoryStore, memorySolver, type MemoryStore } from './solvers/memory.js';

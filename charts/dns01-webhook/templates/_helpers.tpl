@@ -1,0 +1,118 @@
+{{/* Chart name, truncated to the 63 characters Kubernetes allows in names and labels. */}}
+{{- define "dns01-webhook.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* Full name: the release name, prefixed onto the chart name unless it already contains it. */}}
+{{- define "dns01-webhook.fullname" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- $name := default .Chart.Name .Values.nameOverride -}}
+{{- if contains $name .Release.Name -}}
+{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "dns01-webhook.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "dns01-webhook.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}
+
+{{- define "dns01-webhook.labels" -}}
+{{ include "dns01-webhook.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end -}}
+
+{{- define "dns01-webhook.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create -}}
+{{- default (include "dns01-webhook.fullname" .) .Values.serviceAccount.name -}}
+{{- else -}}
+{{- required "serviceAccount.name is required when serviceAccount.create is false" .Values.serviceAccount.name -}}
+{{- end -}}
+{{- end -}}
+
+{{/* groupName, checked once here so every template fails with the same message. */}}
+{{- define "dns01-webhook.groupName" -}}
+{{- required "groupName is required: the API group Issuers reference as dns01.webhook.groupName (e.g. acme.example.com; acme.imroc.cc to replace the imroc DNSPod webhook)" .Values.groupName -}}
+{{- end -}}
+
+{{/* Secret holding the serving certificate: issued by the chart's PKI, or brought by the user. */}}
+{{- define "dns01-webhook.servingSecretName" -}}
+{{- if .Values.pki.enabled -}}
+{{- printf "%s-webhook-tls" (include "dns01-webhook.fullname" .) -}}
+{{- else -}}
+{{- required "pki.existingSecret is required when pki.enabled is false (a kubernetes.io/tls Secret for the serving certificate)" .Values.pki.existingSecret -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "dns01-webhook.servingCertificateName" -}}
+{{- printf "%s-webhook-tls" (include "dns01-webhook.fullname" .) -}}
+{{- end -}}
+
+{{/* Namespaces whose Secrets the webhook may read (ignored when secrets.clusterWide). */}}
+{{- define "dns01-webhook.secretNamespaces" -}}
+{{- $namespaces := .Values.secrets.namespaces | default (list .Values.certManager.namespace) -}}
+{{- toJson (uniq $namespaces) -}}
+{{- end -}}
+
+{{/* Comma list for --solver-packages: bundled solvers by name, then extra packages verbatim. */}}
+{{- define "dns01-webhook.solverPackages" -}}
+{{- $packages := list -}}
+{{- range .Values.solvers.enabled -}}
+{{- $packages = append $packages (printf "@dns01-webhook/solver-%s" .) -}}
+{{- end -}}
+{{- $packages = concat $packages .Values.solvers.extraPackages -}}
+{{- if not $packages -}}
+{{- fail "solvers.enabled and solvers.extraPackages are both empty: enable at least one solver" -}}
+{{- end -}}
+{{- join "," $packages -}}
+{{- end -}}
+
+{{- define "dns01-webhook.image" -}}
+{{- if .Values.image.digest -}}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest -}}
+{{- else -}}
+{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) -}}
+{{- end -}}
+{{- end -}}
+
+{{/* policy/v1 from Kubernetes 1.21; v1beta1 before (and it was removed in 1.25). */}}
+{{- define "dns01-webhook.pdbApiVersion" -}}
+{{- if and (.Capabilities.APIVersions.Has "policy/v1/PodDisruptionBudget") (semverCompare ">=1.21-0" .Capabilities.KubeVersion.Version) -}}
+policy/v1
+{{- else -}}
+policy/v1beta1
+{{- end -}}
+{{- end -}}
+
+{{/* RBAC rules for the credentials Issuer configs name: Secrets, and ServiceAccount tokens when enabled. */}}
+{{- define "dns01-webhook.credentialRules" -}}
+- apiGroups:
+    - ""
+  resources:
+    - secrets
+  verbs:
+    - get
+  {{- with .Values.secrets.resourceNames }}
+  resourceNames:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+{{- if .Values.serviceAccountTokens.enabled }}
+- apiGroups:
+    - ""
+  resources:
+    - serviceaccounts/token
+  verbs:
+    - create
+  {{- with .Values.serviceAccountTokens.resourceNames }}
+  resourceNames:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+{{- end }}
+{{- end -}}

@@ -1,0 +1,173 @@
+/**
+ * The HTTPS aggregated API server cert-manager's DNS-01 webhook calls go through (via kube-apiserver).
+ * TLS: asks for a client certificate advertising the client CAs (Go clients, like kube-apiserver's front
+ * proxy, only send one that chains to an advertised CA) but lets the authenticator decide; reloads the
+ * serving certificate and the client CAs without dropping in-flight requests.
+ */
+import { createServer, type Server } from 'node:https';
+import type { Socket } from 'node:net';
+import type { SecureContextOptions } from 'node:tls';
+import type { Authenticator, Authorizer, ClientCaSource } from '../auth/types.js';
+import type { Metrics } from '../observability/metrics.js';
+import type { Logger, SecretReader } from '../solver/contract.js';
+import type { SolverRegistry } from '../solver/registry.js';
+import { selfSignedServing, type KeyPairPem } from '../tls/certificates.js';
+import { staticServingCertificate, watchServingCertificate, type ServingCertificate } from '../tls/serving-certificate.js';
+import { createRequestHandler } from './handler.js';
+
+export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
+export const DEFAULT_GRACE_MS = 10_000;
+
+export type TlsSource =
+  | { certFile: string; keyFile: string; pollIntervalMs?: number }
+  | { selfSigned: string[] }
+  | { certPem: string; keyPem: string };
+
+export interface WebhookServerOptions {
+  groupName: string;
+  registry: SolverRegistry;
+  secretsFor: (namespace: string) => SecretReader;
+  log: Logger;
+  metrics: Metrics;
+  /** Delegated authn/authz. Undefined turns authentication OFF (dev mode only; logged loudly). */
+  auth?: { authenticator: Authenticator; authorizer: Authorizer; clientCAs: ClientCaSource; ready?: () => boolean };
+  tls: TlsSource;
+  bindAddress?: string;
+  port?: number;
+  challengeTimeoutMs?: number;
+  maxBodyBytes?: number;
+}
+
+export interface WebhookServer {
+  listen(): Promise<{ address: string; port: number }>;
+  /** Stops accepting, lets in-flight requests finish, aborts their challenges when the grace runs out. */
+  close(graceMs?: number): Promise<void>;
+  readonly server: Server;
+}
+
+async function servingCertificate(tls: TlsSource, log: Logger): Promise<ServingCertificate> {
+  if ('certFile' in tls) return watchServingCertificate(tls.certFile, tls.keyFile, { log, pollIntervalMs: tls.pollIntervalMs });
+  if ('selfSigned' in tls) {
+    log.info({ hosts: tls.selfSigned }, 'no serving certificate files given: using a generated self-signed certificate');
+    return staticServingCertificate(await selfSignedServing(tls.selfSigned));
+  }
+  return staticServingCertificate({ certPem: tls.certPem, keyPem: tls.keyPem } satisfies KeyPairPem);
+}
+
+export function createWebhookServer(options: WebhookServerOptions): WebhookServer {
+  const log = options.log;
+  const auth = options.auth;
+  const shutdown = new AbortController();
+  let shuttingDown = false;
+  let certificate: ServingCertificate | undefined;
+  const cleanups: Array<() => void> = [];
+
+  const server = createServer({
+    // Ask for a client certificate, never reject the handshake over it: the authenticator decides.
+    requestCert: auth !== undefined,
+    rejectUnauthorized: false,
+    minVersion: 'TLSv1.2',
+  });
+  server.keepAliveTimeout = 30_000;
+  server.headersTimeout = 30_000;
+  server.requestTimeout = 0; // challenges have their own deadline
+
+  const sockets = new Set<Socket>();
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
+  server.on('tlsClientError', (err) => log.debug({ err: err.message }, 'TLS handshake failed'));
+
+  const inFlight = new Set<Promise<void>>();
+  const handler = createRequestHandler({
+    groupName: options.groupName,
+    registry: options.registry,
+    secretsFor: options.secretsFor,
+    log,
+    metrics: options.metrics,
+    auth,
+    challengeTimeoutMs: options.challengeTimeoutMs,
+    maxBodyBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
+    isReady: () => !shuttingDown && certificate !== undefined && (auth?.ready?.() ?? true),
+    isShuttingDown: () => shuttingDown,
+    shutdownSignal: shutdown.signal,
+  });
+  server.on('request', (req, res) => {
+    const done = new Promise<void>((resolve) => res.once('close', resolve));
+    inFlight.add(done);
+    void done.then(() => inFlight.delete(done));
+    handler(req, res);
+  });
+
+  function contextOptions(): SecureContextOptions {
+    const pair = certificate!.current();
+    const ca = auth?.clientCAs.caBundle().trim();
+    return { cert: pair.certPem, key: pair.keyPem, minVersion: 'TLSv1.2', ...(ca ? { ca } : {}) };
+  }
+
+  /** New handshakes use the new context; established connections keep theirs. */
+  function refreshContext(why: string): void {
+    try {
+      server.setSecureContext(contextOptions());
+      log.info({ why }, 'TLS context reloaded');
+    } catch (err) {
+      log.error({ why, err: (err as Error).message }, 'cannot rebuild the TLS context; keeping the previous one');
+    }
+  }
+
+  return {
+    server,
+    async listen() {
+      if (!auth) log.warn({}, 'AUTHENTICATION IS DISABLED: any client that reaches this port can present and clean up DNS records (dev mode only)');
+      certificate = await servingCertificate(options.tls, log);
+      server.setSecureContext(contextOptions());
+      cleanups.push(certificate.onChange(() => refreshContext('serving certificate changed')));
+      if (auth) cleanups.push(auth.clientCAs.onChange(() => refreshContext('client CA bundle changed')));
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(options.port ?? 8443, options.bindAddress ?? '0.0.0.0', () => {
+          server.off('error', reject);
+          resolve();
+        });
+      });
+      const address = server.address();
+      if (address === null || typeof address === 'string') throw new Error('server has no TCP address');
+      log.info({ address: address.address, port: address.port, groupName: options.groupName, solvers: options.registry.names() }, 'webhook server listening');
+      return { address: address.address, port: address.port };
+    },
+
+    async close(graceMs = DEFAULT_GRACE_MS) {
+      if (shuttingDown) return;
+      shuttingDown = true;
+      for (const cleanup of cleanups) cleanup();
+      certificate?.close();
+      const closed = new Promise<void>((resolve) => (server.listening ? server.close(() => resolve()) : resolve()));
+      server.closeIdleConnections();
+      // Sockets between requests (keep-alive) close now; busy ones get `Connection: close` on their answer.
+      const deadline = Date.now() + graceMs;
+      // Leave part of the grace for aborted challenges to still send their (failure) answer.
+      const abortAt = deadline - Math.min(1_000, graceMs / 4);
+      // True once no request is in flight (requests may still arrive on busy keep-alive sockets).
+      const settled = async (until: number): Promise<boolean> => {
+        while (inFlight.size > 0) {
+          const left = until - Date.now();
+          if (left <= 0) return false;
+          let timer: NodeJS.Timeout | undefined;
+          await Promise.race([Promise.all([...inFlight]), new Promise((r) => (timer = setTimeout(r, left)))]);
+          clearTimeout(timer);
+        }
+        return true;
+      };
+      if (!(await settled(abortAt))) {
+        log.warn({ inFlight: inFlight.size }, 'shutdown grace running out: aborting in-flight challenges');
+        shutdown.abort();
+        await settled(deadline);
+      }
+      server.closeIdleConnections();
+      for (const socket of sockets) socket.destroy();
+      await closed;
+      log.info({}, 'webhook server stopped');
+    },
+  };
+}

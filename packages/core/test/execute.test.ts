@@ -1,0 +1,139 @@
+import { Writable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import {
+  createLogger,
+  defineSolver,
+  executeChallenge,
+  mapSecrets,
+  Metrics,
+  secretSelector,
+  SolverError,
+  withRetry,
+  z,
+  type ChallengeRequest,
+} from '@dns01-webhook/core';
+
+const SECRET = 's3cr3t-VALUE-123';
+
+function req(config: unknown, namespace = 'team-a'): ChallengeRequest {
+  return {
+    uid: 'abc', action: 'Present', type: 'dns-01', dnsName: 'example.test', key: 'k', resourceNamespace: namespace,
+    resolvedFQDN: '_acme-challenge.example.test.', resolvedZone: 'example.test.', allowAmbientCredentials: false, config,
+  };
+}
+
+function capture() {
+  const lines: string[] = [];
+  const destination = new Writable({
+    write(chunk, _enc, cb) {
+      lines.push(String(chunk));
+      cb();
+    },
+  });
+  return { lines, log: createLogger({ level: 'debug', destination }) };
+}
+
+const leaky = defineSolver({
+  name: 'leaky',
+  config: z.strictObject({ tokenRef: secretSelector }),
+  async present(_r, ctx) {
+    const token = await ctx.secrets.get(ctx.config.tokenRef);
+    throw new SolverError(`provider rejected token ${token}`, { code: 'AuthFailure' });
+  },
+  async cleanUp() {},
+});
+
+describe('executeChallenge', () => {
+  const secrets = mapSecrets({ 'team-a': { creds: { token: SECRET } }, 'team-b': { creds: { token: 'other-namespace' } } });
+
+  it('redacts every secret value the solver read, from the message and the logs', async () => {
+    const { lines, log } = capture();
+    const outcome = await executeChallenge(leaky, req({ tokenRef: { name: 'creds', key: 'token' } }), { secretsFor: secrets, log });
+    expect(outcome.success).toBe(false);
+    if (!outcome.success) {
+      expect(outcome.message).toContain('provider rejected token [redacted]');
+      expect(outcome.message).toContain('AuthFailure');
+      expect(outcome.message).not.toContain(SECRET);
+    }
+    expect(lines.join('')).toContain('challenge failed');
+    expect(lines.join('')).not.toContain(SECRET);
+  });
+
+  it('reads secrets only from resourceNamespace; a namespace field in the selector is rejected', async () => {
+    const { log } = capture();
+    const own = await executeChallenge(leaky, req({ tokenRef: { name: 'creds', key: 'token' } }, 'team-b'), { secretsFor: secrets, log });
+    expect(own.success === false && own.message).toContain('[redacted]');
+    const cross = await executeChallenge(
+      leaky,
+      req({ tokenRef: { name: 'creds', key: 'token', namespace: 'team-a' } }, 'team-b'),
+      { secretsFor: secrets, log },
+    );
+    expect(cross.success).toBe(false);
+    expect(cross.success === false && cross.message).toMatch(/config\.tokenRef.*namespace/);
+  });
+
+  it('fails a solver that ignores the deadline, in time, with a clear message', async () => {
+    const stuck = defineSolver({
+      name: 'stuck',
+      config: z.object({}),
+      present: () => new Promise<void>(() => {}),
+      async cleanUp() {},
+    });
+    const started = Date.now();
+    const outcome = await executeChallenge(stuck, req({}), { secretsFor: secrets, log: capture().log, timeoutMs: 300 });
+    expect(Date.now() - started).toBeLessThan(2000);
+    expect(outcome).toEqual({ success: false, message: expect.stringMatching(/stuck: Present .* did not finish within/) });
+  });
+
+  it('counts challenges and provider calls in metrics', async () => {
+    const metrics = new Metrics();
+    const tracked = defineSolver({
+      name: 'tracked',
+      config: z.object({}),
+      async present(_r, ctx) {
+        await ctx.track('CreateRecord', async () => 1);
+        await ctx.track('CreateRecord', async () => {
+          throw new SolverError('nope', { code: 'Nope' });
+        }).catch(() => {});
+      },
+      async cleanUp() {},
+    });
+    await executeChallenge(tracked, req({}), { secretsFor: secrets, log: capture().log, metrics });
+    const text = await metrics.registry.metrics();
+    expect(text).toContain('dns01_webhook_challenges_total{solver="tracked",action="Present",outcome="success"} 1');
+    expect(text).toContain('dns01_webhook_provider_calls_total{solver="tracked",call="CreateRecord",outcome="success"} 1');
+    expect(text).toContain('dns01_webhook_provider_errors_total{solver="tracked",call="CreateRecord",code="Nope"} 1');
+  });
+});
+
+describe('withRetry', () => {
+  it('gives up before a wait that would pass the deadline', async () => {
+    let calls = 0;
+    const err = await withRetry(
+      async () => {
+        calls++;
+        throw new SolverError('slow down', { retryable: true, retryAfterMs: 1000, code: 'Throttling' });
+      },
+      { deadline: Date.now() + 200 },
+    ).catch((e: unknown) => e as Error);
+    expect(calls).toBe(1);
+    expect((err as Error).message).toMatch(/next retry would pass the deadline; last error: slow down/);
+    expect((err as { code?: string }).code).toBe('Throttling');
+  });
+
+  it('backs off with jitter and stops after the attempt limit', async () => {
+    let calls = 0;
+    const waits: number[] = [];
+    await expect(
+      withRetry(
+        async () => {
+          calls++;
+          throw new SolverError('5xx', { retryable: true });
+        },
+        { attempts: 4, baseMs: 10, random: () => 0.5, onRetry: (_e, _a, w) => waits.push(w) },
+      ),
+    ).rejects.toThrow('5xx');
+    expect(calls).toBe(4);
+    expect(waits).toEqual([5, 10, 20]);
+  });
+});

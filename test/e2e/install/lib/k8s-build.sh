@@ -1,0 +1,51 @@
+# Builds Kubernetes commands (kube-apiserver, kubectl) from the k8s.io/kubernetes module served by the Go
+# module proxy. Sourced after common.sh.
+#
+# Why a wrapper module: k8s.io/kubernetes's go.mod points every k8s.io/* staging module at ./staging, which a
+# module download does not contain, so a consumer must `replace` each of them with its published v0.X.Y twin.
+# The list is read from the served go.mod itself, so a version bump needs no edit here.
+
+K8S_VERSION="${K8S_VERSION:-1.37.2}"
+
+# build_k8s_cmds CMD... : builds each k8s.io/kubernetes/cmd/CMD into $DNS01_BIN/CMD, in one `go build`
+# (the commands share most packages, so building them together is much cheaper than one after the other).
+build_k8s_cmds() {
+  local staging="v0.${K8S_VERSION#*.}"
+  local mod="$DNS01_CACHE/src/k8s-$K8S_VERSION"
+  local logf="$DNS01_LOGS/k8s-build-$K8S_VERSION.log"
+  mkdir -p "$mod"
+  export GOFLAGS=-mod=mod GOTOOLCHAIN=local GOPROXY="${GOPROXY:-https://proxy.golang.org,direct}"
+  (
+    cd "$mod" || exit 1
+    if [ ! -f go.mod ] || ! grep -q "k8s.io/kubernetes v$K8S_VERSION" go.mod; then
+      rm -f go.mod go.sum
+      go mod init dns01-webhook.test/k8s-build >/dev/null 2>&1 || exit 1
+      local kmod
+      kmod="$(go mod download -json "k8s.io/kubernetes@v$K8S_VERSION" | sed -n 's/^\s*"GoMod": "\(.*\)",$/\1/p')"
+      [ -f "$kmod" ] || { echo "cannot download k8s.io/kubernetes@v$K8S_VERSION go.mod" >&2; exit 1; }
+      local args=(-require "k8s.io/kubernetes@v$K8S_VERSION")
+      for m in $(sed -n 's#^\s*\(k8s.io/[a-z0-9-]*\) => ./staging/.*#\1#p' "$kmod"); do
+        args+=(-replace "$m=$m@$staging")
+      done
+      go mod edit "${args[@]}" || exit 1
+    fi
+  ) || return 1
+  local pkgs=() c
+  for c in "$@"; do pkgs+=("k8s.io/kubernetes/cmd/$c"); done
+  local vpk=k8s.io/component-base/version cpk=k8s.io/client-go/pkg/version ld="-s -w"
+  local minor="${K8S_VERSION#*.}"; minor="${minor%%.*}"
+  for p in $vpk $cpk; do
+    ld+=" -X $p.gitVersion=v$K8S_VERSION -X $p.gitMajor=1 -X $p.gitMinor=$minor -X $p.gitTreeState=clean"
+  done
+  local out="$mod/out"
+  rm -rf "$out" && mkdir -p "$out"
+  log "building $* v$K8S_VERSION with $(go env GOVERSION) (10-25 min on 2 cores; log: $logf)"
+  local t0=$SECONDS
+  if ! (cd "$mod" && go get "${pkgs[@]/%/@v$K8S_VERSION}" && \
+        nice -n 10 go build -trimpath -ldflags "$ld" -o "$out/" "${pkgs[@]}") >"$logf" 2>&1; then
+    tail -30 "$logf" >&2
+    return 1
+  fi
+  for c in "$@"; do mv -f "$out/$c" "$DNS01_BIN/$c"; done
+  log "built $* in $((SECONDS - t0)) s"
+}
