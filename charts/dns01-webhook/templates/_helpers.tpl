@@ -45,14 +45,14 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | 
 {{/* Secret holding the serving certificate: issued by the chart's PKI, or brought by the user. */}}
 {{- define "dns01-webhook.servingSecretName" -}}
 {{- if .Values.pki.enabled -}}
-{{- printf "%s-webhook-tls" (include "dns01-webhook.fullname" .) -}}
+{{- printf "%s-tls" (include "dns01-webhook.fullname" .) -}}
 {{- else -}}
 {{- required "pki.existingSecret is required when pki.enabled is false (a kubernetes.io/tls Secret for the serving certificate)" .Values.pki.existingSecret -}}
 {{- end -}}
 {{- end -}}
 
 {{- define "dns01-webhook.servingCertificateName" -}}
-{{- printf "%s-webhook-tls" (include "dns01-webhook.fullname" .) -}}
+{{- printf "%s-tls" (include "dns01-webhook.fullname" .) -}}
 {{- end -}}
 
 {{/* Namespaces whose Secrets the webhook may read (ignored when secrets.clusterWide). */}}
@@ -82,9 +82,14 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | 
 {{- end -}}
 {{- end -}}
 
-{{/* policy/v1 from Kubernetes 1.21; v1beta1 before (and it was removed in 1.25). */}}
+{{/*
+policy/v1 from Kubernetes 1.21; policy/v1beta1 before (removed in 1.25). A live cluster lists the kind; offline
+(`helm template`) only group/versions are known, so fall back to --kube-version.
+*/}}
 {{- define "dns01-webhook.pdbApiVersion" -}}
-{{- if and (.Capabilities.APIVersions.Has "policy/v1/PodDisruptionBudget") (semverCompare ">=1.21-0" .Capabilities.KubeVersion.Version) -}}
+{{- if .Capabilities.APIVersions.Has "policy/v1/PodDisruptionBudget" -}}
+policy/v1
+{{- else if semverCompare ">=1.21-0" .Capabilities.KubeVersion.Version -}}
 policy/v1
 {{- else -}}
 policy/v1beta1

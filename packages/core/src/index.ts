@@ -36,3 +36,13 @@ export { createCA, issueCertificate, selfSignedServing, type KeyPairPem, type Is
 export { startDnsServer, queryTxt, querySoa, dnsQuery, type DnsServer, type DnsServerOptions, type QueryOptions, type TxtResult, type SoaResult, type ServableRecordSource } from './dns/index.js';
 export type { DnsRecordSource } from './dns/types.js';
 export { createMemoryStore, memorySolver, type MemoryStore } from './solvers/memory.js';
+export {
+  createWebhookServer,
+  createMetricsServer,
+  DEFAULT_MAX_BODY_BYTES,
+  type WebhookServer,
+  type WebhookServerOptions,
+  type TlsSource,
+  type MetricsServer,
+} from './server/index.js';
+export { watchServingCertificate, staticServingCertificate, type ServingCertificate } from './tls/serving-certificate.js';

@@ -16,6 +16,8 @@ export interface FaultSpec {
   times?: number;
   /** For `delay`: milliseconds added before the call is handled. */
   delayMs?: number;
+  /** For `throttle`: which of the provider's throttling codes to answer with, when it has several (Route 53: `Throttling`, `PriorRequestNotComplete`). */
+  code?: string;
 }
 
 export interface QuotaSpec {

@@ -6,8 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Solver } from '../solver/contract.js';
 import { toFqdn } from '../solver/names.js';
-import { queryTxt } from '../dns/client.js';
-import { parseServer } from '../dns/client.js';
+import { parseServer, queryTxt } from '../dns/client.js';
 import { inProcessRunner, webhookRunner, type Action, type ChallengeRunner, type InProcessOptions, type WebhookTarget } from './target.js';
 import { describeAnswer, waitForTxt, type WatchOptions } from './watch.js';
 

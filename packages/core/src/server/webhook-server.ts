@@ -120,6 +120,14 @@ export function createWebhookServer(options: WebhookServerOptions): WebhookServe
     server,
     async listen() {
       if (!auth) log.warn({}, 'AUTHENTICATION IS DISABLED: any client that reaches this port can present and clean up DNS records (dev mode only)');
+      // Each solver initializes once, before the first challenge can arrive.
+      for (const solver of options.registry.list()) {
+        try {
+          await solver.initialize?.({ log: log.child({ solver: solver.name }) });
+        } catch (err) {
+          throw new Error(`solver "${solver.name}" failed to initialize: ${(err as Error).message}`, { cause: err });
+        }
+      }
       certificate = await servingCertificate(options.tls, log);
       server.setSecureContext(contextOptions());
       cleanups.push(certificate.onChange(() => refreshContext('serving certificate changed')));

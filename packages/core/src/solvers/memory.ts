@@ -10,6 +10,8 @@ import { toFqdn } from '../solver/names.js';
 import type { ServableRecordSource } from '../dns/answer.js';
 
 export interface MemoryStore extends ServableRecordSource {
+  /** Every name that has at least one TXT value. */
+  names(): string[];
   /** Adds one TXT record (duplicates are kept, as many provider APIs do). Throws outside the store's zones. */
   add(fqdn: string, value: string, ttl?: number): void;
   /** Removes every record at `fqdn` whose value equals `value`; returns how many were removed. */

@@ -1,0 +1,56 @@
+# syntax=docker/dockerfile:1
+# dns01-webhook: the cert-manager DNS-01 webhook server with the bundled solvers (dnspod, route53, cloudflare).
+#   docker build -t dns01-webhook:0.1.0 .
+# Runs as `node packages/core/dist/cli/main.js serve <flags>` (see charts/dns01-webhook for the flags it gets).
+
+ARG NODE_VERSION=20
+
+# ---- build: all dependencies, compile TypeScript ------------------------------------------------------------------
+FROM node:${NODE_VERSION}-bookworm-slim AS build
+WORKDIR /app
+# Manifests first, so the dependency layer is reused until a package.json or the lock file changes.
+COPY package.json package-lock.json tsconfig.json tsconfig.base.json ./
+COPY packages/core/package.json packages/core/
+COPY packages/solver-dnspod/package.json packages/solver-dnspod/
+COPY packages/solver-route53/package.json packages/solver-route53/
+COPY packages/solver-cloudflare/package.json packages/solver-cloudflare/
+COPY test/package.json test/
+RUN --mount=type=cache,target=/root/.npm npm ci --no-audit --no-fund
+COPY packages/ packages/
+RUN npm run build
+
+# ---- deps: production dependencies of the shipped workspaces only --------------------------------------------------
+FROM node:${NODE_VERSION}-bookworm-slim AS deps
+WORKDIR /app
+COPY package.json package-lock.json ./
+COPY packages/core/package.json packages/core/
+COPY packages/solver-dnspod/package.json packages/solver-dnspod/
+COPY packages/solver-route53/package.json packages/solver-route53/
+COPY packages/solver-cloudflare/package.json packages/solver-cloudflare/
+COPY test/package.json test/
+# No install scripts: none of the production dependencies has one (esbuild, the only one, is a dev dependency).
+RUN --mount=type=cache,target=/root/.npm npm ci --omit=dev --no-audit --no-fund --ignore-scripts \
+      --workspace=@dns01-webhook/core \
+      --workspace=@dns01-webhook/solver-dnspod \
+      --workspace=@dns01-webhook/solver-route53 \
+      --workspace=@dns01-webhook/solver-cloudflare
+
+# ---- runtime: node and the compiled code, no shell, no npm, non-root ----------------------------------------------
+FROM gcr.io/distroless/nodejs${NODE_VERSION}-debian12:nonroot AS runtime
+WORKDIR /app
+ENV NODE_ENV=production
+COPY --from=deps /app/package.json ./
+# node_modules/@dns01-webhook/* are workspace symlinks to ../../packages/*; COPY keeps them as links.
+COPY --from=deps /app/node_modules ./node_modules
+COPY --from=build /app/packages/core/package.json packages/core/
+COPY --from=build /app/packages/core/dist packages/core/dist
+COPY --from=build /app/packages/solver-dnspod/package.json packages/solver-dnspod/
+COPY --from=build /app/packages/solver-dnspod/dist packages/solver-dnspod/dist
+COPY --from=build /app/packages/solver-route53/package.json packages/solver-route53/
+COPY --from=build /app/packages/solver-route53/dist packages/solver-route53/dist
+COPY --from=build /app/packages/solver-cloudflare/package.json packages/solver-cloudflare/
+COPY --from=build /app/packages/solver-cloudflare/dist packages/solver-cloudflare/dist
+# The distroless "nonroot" user; numeric so runAsNonRoot can verify it without /etc/passwd.
+USER 65532:65532
+EXPOSE 8443 9402
+ENTRYPOINT ["/nodejs/bin/node", "packages/core/dist/cli/main.js", "serve"]

@@ -1,0 +1,59 @@
+/** A solver error that includes a secret value reaches neither the HTTP answer nor any log line. */
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { createWebhookServer, type WebhookServer } from '../src/server/webhook-server.js';
+import { Metrics } from '../src/observability/metrics.js';
+import { createLogger } from '../src/observability/logger.js';
+import { mapSecrets } from '../src/secrets/static.js';
+import { selfSignedServing } from '../src/tls/certificates.js';
+import { call, challengeBody, JSON_HEADERS } from './fixtures/https-client.js';
+import { testRegistry } from './fixtures/test-solvers.js';
+
+const SECRET = 'S3cr3t-T0ken-value-9f8e7d';
+const lines: string[] = [];
+let server: WebhookServer;
+let port: number;
+let ca: string;
+
+beforeAll(async () => {
+  const pair = await selfSignedServing(['localhost', '127.0.0.1']);
+  ca = pair.certPem;
+  server = createWebhookServer({
+    groupName: 'acme.example.com',
+    registry: testRegistry(),
+    secretsFor: mapSecrets({ 'cert-manager': { creds: { token: SECRET } } }),
+    log: createLogger({ level: 'trace', destination: { write: (s: string) => void lines.push(s) } }),
+    metrics: new Metrics(),
+    tls: pair,
+    bindAddress: '127.0.0.1',
+    port: 0,
+  });
+  ({ port } = await server.listen());
+});
+afterAll(async () => server.close(1000));
+
+it('redacts the secret from the response and from every log line', async () => {
+  const body = challengeBody({ uid: 'leak-1', config: { apiTokenSecretRef: { name: 'creds', key: 'token' } } });
+  const res = await call({ port, ca, path: '/apis/acme.example.com/v1alpha1/leaky', method: 'POST', headers: JSON_HEADERS, body });
+  expect(res.status).toBe(201);
+  expect(res.json.response).toEqual({
+    uid: 'leak-1',
+    success: false,
+    status: { status: 'Failed', message: 'leaky: Present _acme-challenge.example.com. failed: provider rejected credentials "[redacted]": 401 invalid token (check the Secret)' },
+  });
+  expect(res.text).not.toContain(SECRET);
+
+  // The per-challenge line was written (so we are really looking at the server's log) ...
+  const failed = lines.map((l) => JSON.parse(l)).find((l) => l.msg === 'challenge failed');
+  expect(failed).toMatchObject({ solver: 'leaky', action: 'Present', uid: 'leak-1', error: expect.stringContaining('[redacted]') });
+  expect(lines.some((l) => l.includes('"msg":"request"'))).toBe(true);
+  // ... and no line anywhere carries the value.
+  expect(lines.length).toBeGreaterThan(2);
+  for (const line of lines) expect(line).not.toContain(SECRET);
+});
+
+it('reads secrets only from the request namespace', async () => {
+  const body = challengeBody({ resourceNamespace: 'team-a', config: { apiTokenSecretRef: { name: 'creds', key: 'token' } } });
+  const res = await call({ port, ca, path: '/apis/acme.example.com/v1alpha1/leaky', method: 'POST', headers: JSON_HEADERS, body });
+  expect(res.json.response.success).toBe(false);
+  expect(res.json.response.status.message).toMatch(/secret "creds" key "token" not found in namespace "team-a"/);
+});

@@ -1,0 +1,72 @@
+/** Graceful close: in-flight challenges finish, new connections are refused, the grace period is a bound. */
+import { Agent } from 'node:https';
+import { expect, it } from 'vitest';
+import { Metrics } from '../src/observability/metrics.js';
+import { silentLogger } from '../src/observability/logger.js';
+import { mapSecrets } from '../src/secrets/static.js';
+import { createWebhookServer } from '../src/server/webhook-server.js';
+import { selfSignedServing } from '../src/tls/certificates.js';
+import { call, challengeBody, JSON_HEADERS } from './fixtures/https-client.js';
+import { testRegistry } from './fixtures/test-solvers.js';
+
+async function start() {
+  const pair = await selfSignedServing(['localhost']);
+  const server = createWebhookServer({
+    groupName: 'acme.example.com',
+    registry: testRegistry(),
+    secretsFor: mapSecrets({}),
+    log: silentLogger(),
+    metrics: new Metrics(),
+    tls: pair,
+    bindAddress: '127.0.0.1',
+    port: 0,
+  });
+  const { port } = await server.listen();
+  const slow = (delayMs: number) =>
+    call({ port, ca: pair.certPem, path: '/apis/acme.example.com/v1alpha1/slow', method: 'POST', headers: JSON_HEADERS, body: challengeBody({ uid: 'slow-1', config: { delayMs } }) });
+  return { server, port, ca: pair.certPem, slow };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+it('lets an in-flight challenge finish, refuses new connections, resolves once drained', async () => {
+  const { server, port, ca, slow } = await start();
+  const inFlight = slow(800);
+  await sleep(200);
+  const started = Date.now();
+  const closing = server.close(5000);
+  await sleep(50);
+  await expect(call({ port, ca, path: '/healthz' })).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+  const res = await inFlight;
+  expect(res.status).toBe(201);
+  expect(res.json.response).toEqual({ uid: 'slow-1', success: true });
+  expect(res.headers.connection).toBe('close');
+  await closing;
+  const took = Date.now() - started;
+  expect(took).toBeGreaterThanOrEqual(500);
+  expect(took).toBeLessThan(2000);
+});
+
+it('aborts challenges when the grace period runs out and still answers them', async () => {
+  const { server, slow } = await start();
+  const inFlight = slow(20_000);
+  await sleep(200);
+  const started = Date.now();
+  await server.close(1000);
+  const took = Date.now() - started;
+  expect(took).toBeLessThanOrEqual(1200);
+  const res = await inFlight;
+  expect(res.status).toBe(201);
+  expect(res.json.response).toMatchObject({ uid: 'slow-1', success: false, status: { status: 'Failed', message: expect.stringMatching(/^slow: Present _acme-challenge\.example\.com\. failed: .*abort/) } });
+});
+
+it('closes idle keep-alive connections at once', async () => {
+  const { server, port, ca } = await start();
+  const agent = new Agent({ keepAlive: true, ca });
+  const res = await call({ port, ca, agent, path: '/healthz' });
+  expect(res.status).toBe(200);
+  const started = Date.now();
+  await server.close(5000);
+  expect(Date.now() - started).toBeLessThan(500);
+  agent.destroy();
+});

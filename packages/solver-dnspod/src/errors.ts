@@ -1,0 +1,71 @@
+/**
+ * Turns what the Tencent Cloud SDK throws (TencentCloudSDKHttpException: `.code` for API errors, `.httpCode`
+ * for non-200 answers, neither for network failures) into a SolverError a person can act on, with the
+ * DNSPod code and `retryable` for throttling, 5xx and network trouble.
+ */
+import { SolverError } from '@dns01-webhook/core';
+
+/** What the SDK's exception carries (it has no exported type guard, so read it structurally). */
+export interface SdkException {
+  message?: string;
+  code?: string;
+  httpCode?: number;
+  requestId?: string;
+}
+
+/** The documented quotas are per second: waiting a second lets the bucket refill. */
+const THROTTLE_WAIT_MS = 1000;
+
+const TRANSIENT = new Set(['InternalError', 'FailedOperation.UnknowError', 'InvalidParameter.OperateFailed', 'ResourceUnavailable']);
+
+/** The permissions the solver needs, for "access denied" messages. */
+export const REQUIRED_ACTIONS = 'dnspod:DescribeDomain, dnspod:DescribeDomainList, dnspod:DescribeDomainPurview, dnspod:DescribeRecordList, dnspod:CreateRecord, dnspod:DeleteRecord';
+
+export function codeOf(err: unknown): string | undefined {
+  const code = (err as SdkException | undefined)?.code;
+  return typeof code === 'string' && code !== '' ? code : undefined;
+}
+
+export function dnspodError(action: string, err: unknown, context: { endpoint: string; domain?: string; aborted?: boolean }): SolverError {
+  if (err instanceof SolverError) return err;
+  const e = (err ?? {}) as SdkException;
+  const code = codeOf(err);
+  const detail = e.message ?? String(err);
+  const where = context.domain ? ` on ${context.domain}` : '';
+  const rid = e.requestId ? ` [RequestId ${e.requestId}]` : '';
+  const opts = { code, cause: err };
+
+  if (context.aborted) {
+    return new SolverError(`DNSPod ${action}${where} did not answer before the challenge deadline (${detail})`, { code: 'DeadlineExceeded', cause: err });
+  }
+  if (code !== undefined) {
+    const base = `DNSPod ${action}${where} failed: ${code}: ${detail}${rid}`;
+    if (code.startsWith('RequestLimitExceeded')) {
+      return new SolverError(`${base} (throttled; retrying with backoff)`, { ...opts, retryable: true, retryAfterMs: THROTTLE_WAIT_MS });
+    }
+    if (TRANSIENT.has(code)) return new SolverError(base, { ...opts, retryable: true });
+    if (code === 'AuthFailure.SecretIdNotFound') {
+      return new SolverError(`${base} — DNSPod does not know this SecretId; check config.secretId / secretIdRef (API keys: console.cloud.tencent.com/cam/capi)`, opts);
+    }
+    if (code === 'AuthFailure.SignatureFailure') {
+      return new SolverError(`${base} — the SecretKey does not belong to this SecretId; check the Secret named by config.secretKeyRef`, opts);
+    }
+    if (code === 'AuthFailure.SignatureExpire') {
+      return new SolverError(`${base} — this host's clock is more than 5 minutes off; fix NTP on the node`, opts);
+    }
+    if (code.startsWith('AuthFailure') || code.startsWith('UnauthorizedOperation') || code.startsWith('OperationDenied')) {
+      return new SolverError(`${base} — the API key lacks permission${where}; grant QcloudDNSPodFullAccess or a policy allowing ${REQUIRED_ACTIONS}`, opts);
+    }
+    return new SolverError(base, opts);
+  }
+  if (typeof e.httpCode === 'number') {
+    const retryable = e.httpCode >= 500 || e.httpCode === 429;
+    return new SolverError(`DNSPod ${action}${where} failed: HTTP ${e.httpCode} ${detail}${retryable ? ' (retrying)' : ''}`, {
+      code: `HTTP${e.httpCode}`,
+      retryable,
+      cause: err,
+    });
+  }
+  // No code and no status: the request never got an answer (connection refused, reset, SDK timeout).
+  return new SolverError(`cannot reach DNSPod at ${context.endpoint} for ${action}: ${detail}`, { code: 'NetworkError', retryable: true, cause: err });
+}

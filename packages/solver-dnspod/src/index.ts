@@ -1,0 +1,58 @@
+/**
+ * `dnspod`: cert-manager DNS-01 on Tencent Cloud DNSPod (API 3.0, official tencentcloud-sdk-nodejs-dnspod).
+ * A drop-in for imroc/cert-manager-webhook-dnspod configs; CleanUp removes only the value it is asked to.
+ */
+import { defineRecordSolver, withRetry, type ChallengeRequest, type SolverContext } from '@dns01-webhook/core';
+import { createDnspodApi } from './client.js';
+import { dnspodConfig, type DnspodConfig } from './config.js';
+import { dnspodRecords } from './records.js';
+import { findDomain } from './zone.js';
+
+export { dnspodConfig, parseEndpoint, DEFAULT_RECORD_LINE, DEFAULT_ENDPOINT, INTERNATIONAL_ENDPOINT, type DnspodConfig } from './config.js';
+export { dnspodError, REQUIRED_ACTIONS } from './errors.js';
+
+export interface DnspodSolverOptions {
+  /** DescribeRecordList page size, default 1000 (API maximum 3000). Small values are for tests. */
+  pageSize?: number;
+}
+
+/** Kubernetes Secrets often end in a newline; DNSPod rejects keys with surrounding whitespace. */
+async function readCredentials(ctx: SolverContext<DnspodConfig>): Promise<{ secretId: string; secretKey: string }> {
+  const { config } = ctx;
+  const secretId = config.secretId ?? (await ctx.secrets.get(config.secretIdRef!));
+  const secretKey = await ctx.secrets.get(config.secretKeyRef);
+  return { secretId: secretId.trim(), secretKey: secretKey.trim() };
+}
+
+export function createDnspodSolver(options: DnspodSolverOptions = {}) {
+  const pageSize = options.pageSize ?? 1000;
+  return defineRecordSolver<DnspodConfig>({
+    name: 'dnspod',
+    description: 'Tencent Cloud DNSPod (API 3.0); accepts imroc/cert-manager-webhook-dnspod configs unchanged',
+    config: dnspodConfig,
+    async connect(request: ChallengeRequest, ctx: SolverContext<DnspodConfig>) {
+      const { secretId, secretKey } = await readCredentials(ctx);
+      const api = await createDnspodApi({
+        secretId,
+        secretKey,
+        endpoint: ctx.config.endpoint,
+        proxy: ctx.config.proxy,
+        allowAmbient: ctx.allowAmbientCredentials,
+        signal: ctx.signal,
+        deadline: ctx.deadline,
+        track: ctx.track,
+        log: ctx.log,
+      });
+      const domain = await withRetry(() => findDomain(api, request.resolvedFQDN, request.resolvedZone), {
+        signal: ctx.signal,
+        deadline: ctx.deadline,
+        onRetry: (err, attempt, waitMs) => ctx.log.warn({ call: 'DescribeDomain', attempt, waitMs, err: (err as Error).message }, 'retrying'),
+      });
+      ctx.log.debug({ domain: domain.name, domainId: domain.id }, 'DNSPod domain found');
+      return dnspodRecords(api, domain, { ttl: ctx.config.ttl, recordLine: ctx.config.recordLine, pageSize });
+    },
+  });
+}
+
+const dnspodSolver = createDnspodSolver();
+export default dnspodSolver;

@@ -1,0 +1,136 @@
+/**
+ * The three record calls of the core's RecordApi on DNSPod: one TXT record per value, found again by
+ * name and value (never by an id kept in memory). Names are compared in ASCII (punycode): DNSPod answers
+ * with Unicode host names for IDN domains.
+ */
+import {
+  RecordExistsError,
+  RecordNotFoundError,
+  SolverError,
+  relativeName,
+  toFqdn,
+  type RecordApi,
+  type RecordTarget,
+  type TxtRecord,
+} from '@dns01-webhook/core';
+import type { DnspodApi } from './client.js';
+import { codeOf } from './errors.js';
+import type { DnspodDomain } from './zone.js';
+
+export interface RecordOptions {
+  ttl: number;
+  recordLine: string;
+  /** DescribeRecordList page size (API maximum 3000). */
+  pageSize: number;
+}
+
+interface RecordListItem {
+  RecordId?: number;
+  Value?: string;
+  Name?: string;
+  Type?: string;
+}
+
+interface RecordListResponse {
+  RecordCountInfo?: { TotalCount?: number };
+  RecordList?: RecordListItem[];
+}
+
+/** The free plan's documented floor, used when the plan's own value cannot be read. */
+const FREE_PLAN_MIN_TTL = 600;
+/** Entry of DescribeDomainPurview that holds the plan's smallest TTL (Chinese site / international site). */
+const MIN_TTL_PURVIEW = new Set(['记录 TTL 最低', 'Min TTL value']);
+
+function unquote(value: string): string {
+  return value.length >= 2 && value.startsWith('"') && value.endsWith('"') ? value.slice(1, -1) : value;
+}
+
+export function dnspodRecords(api: DnspodApi, domain: DnspodDomain, options: RecordOptions): RecordApi {
+  const zone = `${domain.ascii}.`;
+  // DomainId wins over Domain on every action (documented); Domain is still a required parameter.
+  const base = { Domain: domain.ascii, DomainId: domain.id };
+  const ctx = { domain: domain.name };
+
+  async function minimumTtl(): Promise<number | undefined> {
+    try {
+      const res = await api.call<{ PurviewList?: Array<{ Name?: string; Value?: string }> }>('DescribeDomainPurview', base, ctx);
+      const entry = res.PurviewList?.find((p) => MIN_TTL_PURVIEW.has((p.Name ?? '').trim()));
+      const n = Number(entry?.Value);
+      return Number.isFinite(n) && n > 0 ? n : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  return {
+    async list(target: RecordTarget): Promise<TxtRecord[]> {
+      const sub = relativeName(target.fqdn, zone);
+      const wanted = toFqdn(sub);
+      const out: TxtRecord[] = [];
+      for (let offset = 0; ; ) {
+        let page: RecordListResponse;
+        try {
+          page = await api.call<RecordListResponse>(
+            'DescribeRecordList',
+            { ...base, Subdomain: sub, RecordType: 'TXT', Offset: offset, Limit: options.pageSize },
+            ctx,
+          );
+        } catch (err) {
+          // DNSPod reports an empty list (or a page past the end) as an error.
+          if (codeOf(err) === 'ResourceNotFound.NoDataOfRecord') break;
+          throw err;
+        }
+        const items = page.RecordList ?? [];
+        for (const r of items) {
+          if (r.Type !== 'TXT' || typeof r.RecordId !== 'number' || toFqdn(r.Name ?? '') !== wanted) continue;
+          out.push({ value: unquote(r.Value ?? ''), id: String(r.RecordId) });
+        }
+        offset += items.length;
+        const total = page.RecordCountInfo?.TotalCount ?? 0;
+        if (items.length === 0 || items.length < options.pageSize || offset >= total) break;
+      }
+      return out;
+    },
+
+    async add(target: RecordTarget, value: string): Promise<void> {
+      const sub = relativeName(target.fqdn, zone);
+      try {
+        await api.call(
+          'CreateRecord',
+          { ...base, SubDomain: sub, RecordType: 'TXT', RecordLine: options.recordLine, Value: value, TTL: options.ttl },
+          ctx,
+        );
+      } catch (err) {
+        const code = codeOf(err);
+        if (code === 'InvalidParameter.DomainRecordExist') throw new RecordExistsError(`TXT ${target.fqdn} already has this value`);
+        if (code === 'LimitExceeded.RecordTtlLimit') {
+          const min = await minimumTtl();
+          const plan = domain.grade ? ` (${domain.grade})` : '';
+          throw new SolverError(
+            `DNSPod refused TTL ${options.ttl} for ${target.fqdn} (LimitExceeded.RecordTtlLimit): the plan of ${domain.name}${plan} ` +
+              `allows at least ${min ?? FREE_PLAN_MIN_TTL}${min === undefined ? ' (the free plan minimum; the plan could not be read)' : ''}; ` +
+              `set config.ttl ≥ ${min ?? FREE_PLAN_MIN_TTL}`,
+            { code: 'LimitExceeded.RecordTtlLimit', cause: err },
+          );
+        }
+        if (code === 'InvalidParameter.RecordLineInvalid') {
+          throw new SolverError(
+            `DNSPod rejected recordLine ${JSON.stringify(options.recordLine)} for ${domain.name} (InvalidParameter.RecordLineInvalid); ` +
+              `leave config.recordLine empty for the default line "默认"`,
+            { code, cause: err },
+          );
+        }
+        throw err;
+      }
+    },
+
+    async remove(_target: RecordTarget, record: TxtRecord): Promise<void> {
+      try {
+        await api.call('DeleteRecord', { ...base, RecordId: Number(record.id) }, ctx);
+      } catch (err) {
+        if (codeOf(err) === 'InvalidParameter.RecordIdInvalid') throw new RecordNotFoundError(`record ${record.id} is already gone`);
+        throw err;
+      }
+    },
+  };
+}

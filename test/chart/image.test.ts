@@ -1,0 +1,108 @@
+/**
+ * The container image without a Docker engine: hadolint on the Dockerfile, its shape (multi-stage, distroless,
+ * numeric non-root user, exec-form entrypoint), and a replay of its production install and COPY lines into a temp
+ * root, from which the entrypoint must run as uid 65532 and load every bundled solver.
+ * Needs `npm run build` first (the build stage is `npm ci && npm run build`, which `npm run test:e2e` runs).
+ */
+import { execFile } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, describe, expect, it } from 'vitest';
+import { repoRoot } from './helm.js';
+import { applyCopy, copySteps, parseDockerfile, runCommands, stage } from './dockerfile.js';
+
+const run = promisify(execFile);
+const dockerfile = readFileSync(join(repoRoot, 'Dockerfile'), 'utf8');
+const stages = parseDockerfile(dockerfile);
+const WORKDIR = '/app';
+const NONROOT = 65532;
+const SOLVERS = ['@dns01-webhook/solver-dnspod', '@dns01-webhook/solver-route53', '@dns01-webhook/solver-cloudflare'];
+
+const scratch: string[] = [];
+function tempRoot(label: string): string {
+  const dir = mkdtempSync(join(tmpdir(), `dns01-image-${label}-`));
+  chmodSync(dir, 0o755); // the non-root user must be able to traverse it
+  scratch.push(dir);
+  return dir;
+}
+afterAll(() => {
+  for (const dir of scratch) rmSync(dir, { recursive: true, force: true });
+});
+
+/** Runs a command as the image's user when we can switch to it (the test machine runs as root). */
+async function runAsImageUser(file: string, args: string[], cwd: string) {
+  const asNonRoot = process.getuid?.() === 0 ? { uid: NONROOT, gid: NONROOT } : {};
+  return run(file, args, { cwd, timeout: 30_000, env: { NODE_ENV: 'production', PATH: '/usr/bin:/bin' }, ...asNonRoot });
+}
+
+describe('Dockerfile', () => {
+  it('passes hadolint', async () => {
+    const { stdout: bin } = await run('bash', [join(repoRoot, 'test/chart/install-hadolint.sh')], { timeout: 5 * 60_000 });
+    const result = await run(bin.trim(), ['Dockerfile'], { cwd: repoRoot }).catch((e: { stdout: string }) => e);
+    expect(result.stdout).toBe('');
+  }, 300_000);
+
+  it('is multi-stage with a shell-less runtime as numeric user 65532 and an exec-form entrypoint', () => {
+    expect(stages.map((s) => s.name)).toEqual(['build', 'deps', 'runtime']);
+    const runtime = stage(stages, 'runtime');
+    expect(runtime.from).toMatch(/^gcr\.io\/distroless\/nodejs\$\{NODE_VERSION\}-debian12:nonroot$/);
+    expect(runtime.instructions.filter((i) => i.keyword === 'RUN')).toEqual([]);
+    expect(runtime.instructions.filter((i) => i.keyword === 'USER').map((i) => i.args)).toEqual(['65532:65532']);
+    const entrypoint = runtime.instructions.find((i) => i.keyword === 'ENTRYPOINT')!;
+    expect(JSON.parse(entrypoint.args)).toEqual(['/nodejs/bin/node', 'packages/core/dist/cli/main.js', 'serve']);
+    // Everything the runtime gets comes from the other stages: no source, tests or dev tooling.
+    expect(copySteps(runtime).every((c) => c.from === 'deps' || c.from === 'build')).toBe(true);
+    expect(runCommands(stage(stages, 'build'))).toEqual(['npm ci --no-audit --no-fund', 'npm run build']);
+  });
+
+  it('build context files it copies exist and are not excluded by .dockerignore', () => {
+    const ignore = readFileSync(join(repoRoot, '.dockerignore'), 'utf8');
+    expect(ignore).toMatch(/^\*\*\/node_modules$/m);
+    expect(ignore).toMatch(/^\*\*\/dist$/m);
+    for (const s of stages) {
+      for (const step of copySteps(s).filter((c) => c.from === undefined)) {
+        for (const src of step.sources) expect(existsSync(join(repoRoot, src)), src).toBe(true);
+      }
+    }
+  });
+
+  it('its production install and COPY lines give a runtime tree that serves --help and loads every solver as uid 65532', async () => {
+    // deps stage: the same COPY lines and npm command, into a temp root.
+    const depsRoot = tempRoot('deps');
+    const deps = stage(stages, 'deps');
+    for (const step of copySteps(deps)) {
+      for (const src of step.sources) applyCopy(repoRoot, src, depsRoot, step.dest, WORKDIR);
+    }
+    const [install, ...more] = runCommands(deps);
+    expect(more).toEqual([]);
+    expect(install).toMatch(/^npm ci --omit=dev /);
+    await run('bash', ['-c', install!], { cwd: join(depsRoot, WORKDIR), timeout: 4 * 60_000, maxBuffer: 16 << 20 });
+    expect(existsSync(join(depsRoot, WORKDIR, 'node_modules/vitest'))).toBe(false);
+    expect(existsSync(join(depsRoot, WORKDIR, 'node_modules/typescript'))).toBe(false);
+    expect(existsSync(join(depsRoot, WORKDIR, 'node_modules/acme-client'))).toBe(false); // test workspace stays out
+
+    // runtime stage: COPY --from=deps from the temp root, --from=build from the repo (built by `npm run build`).
+    const runtimeRoot = tempRoot('runtime');
+    for (const step of copySteps(stage(stages, 'runtime'))) {
+      const srcRoot = step.from === 'deps' ? depsRoot : repoRoot;
+      for (const src of step.sources) {
+        const relative = step.from === 'build' ? src.replace(/^\/app\//, '') : src;
+        if (!existsSync(join(srcRoot, relative))) {
+          throw new Error(`${relative} does not exist: run "npm run build" first (it is the Dockerfile's build stage)`);
+        }
+        applyCopy(srcRoot, relative, runtimeRoot, step.dest, WORKDIR);
+      }
+    }
+    const app = join(runtimeRoot, WORKDIR);
+    const entrypoint = JSON.parse(stage(stages, 'runtime').instructions.find((i) => i.keyword === 'ENTRYPOINT')!.args) as string[];
+    const help = await runAsImageUser(process.execPath, [...entrypoint.slice(1), '--help'], app);
+    expect(help.stdout).toContain('--group-name');
+    expect(help.stdout).toContain('--tls-cert-file');
+
+    const load = `for (const p of ${JSON.stringify(SOLVERS)}) { const m = await import(p); if (Object.keys(m).length === 0) throw new Error(p + ' exports nothing'); } console.log('loaded');`;
+    const loaded = await runAsImageUser(process.execPath, ['--input-type=module', '-e', load], app);
+    expect(loaded.stdout.trim()).toBe('loaded');
+  }, 300_000);
+});

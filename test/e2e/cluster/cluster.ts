@@ -1,0 +1,342 @@
+/**
+ * A real, throw-away Kubernetes control plane for the e2e tier: etcd + kube-apiserver with aggregation
+ * enabled, plus a network-namespace test host for extension API servers (the webhook) to run in.
+ *
+ * There is no kube-controller-manager: ServiceAccount tokens come from TokenRequest (createToken),
+ * namespaces get no default ServiceAccount, and Endpoints/EndpointSlices are written by hand
+ * (pointServiceAt). Every process dies with the test: see processes.ts and watchdog.sh.
+ *
+ *   const cluster = await startCluster();
+ *   await cluster.kubectl(['get', 'ns']);
+ *   await cluster.stop();
+ */
+import { execFile, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { request } from 'node:https';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { createTestHost, type TestHost } from './netns.js';
+import { generateClusterPki, FRONT_PROXY_CLIENT_CN, type ClusterPki } from './pki.js';
+import { freePort, spawnManaged, waitUntil, type ManagedProcess } from './processes.js';
+
+const exec = promisify(execFile);
+const HERE = dirname(fileURLToPath(import.meta.url));
+/** Service ClusterIPs come from the benchmark range too: nothing routes there (no kube-proxy). */
+const SERVICE_CIDR = '198.18.128.0/24';
+const SA_ISSUER = 'https://kubernetes.default.svc.cluster.local';
+
+/** Where test/e2e/install/*.sh put the binaries. */
+export function binDir(): string {
+  return process.env.DNS01_BIN ?? join(process.env.DNS01_CACHE ?? '/var/cache/dns01-webhook', 'bin');
+}
+
+/** A cached binary, else the one on PATH. */
+export function binary(name: string): string {
+  const cached = join(binDir(), name);
+  return existsSync(cached) ? cached : name;
+}
+
+export interface KubectlOptions {
+  /** Written to kubectl's stdin (use with `-f -`). */
+  input?: string;
+  /** Another kubeconfig (e.g. a ServiceAccount's); default: the admin one. */
+  kubeconfig?: string;
+}
+
+export interface Cluster {
+  /** Temp dir with PKI, kubeconfigs and logs. */
+  dir: string;
+  /** kube-apiserver's URL, reachable from the host and from inside the test host. */
+  server: string;
+  /** Admin kubeconfig (client cert in system:masters). */
+  kubeconfig: string;
+  pki: ClusterPki;
+  /** Cluster CA PEM (trust for `server`; also client-ca-file). */
+  caPem: string;
+  /** Front-proxy CA PEM (requestheader-client-ca-file). */
+  frontProxyCaPem: string;
+  frontProxyClientCn: string;
+  /** Where extension API servers run; Endpoints point at `host.ip`. */
+  host: TestHost;
+  versions: { kubeApiserver: string; etcd: string };
+  logs: { etcd: string; kubeApiserver: string };
+  /** Runs kubectl against the cluster; resolves stdout, rejects with stderr in the message. */
+  kubectl(args: string[], options?: KubectlOptions): Promise<string>;
+  /** `kubectl apply --server-side` of YAML/JSON text (documents separated by `---`). */
+  apply(manifest: string, options?: KubectlOptions): Promise<string>;
+  /** Creates the namespace and ServiceAccount when missing (no controller makes default SAs here). */
+  ensureServiceAccount(namespace: string, name: string): Promise<void>;
+  /** Mints a ServiceAccount token with TokenRequest (audience: the API server). */
+  createToken(namespace: string, serviceAccount: string, durationSeconds?: number): Promise<string>;
+  /** Writes a kubeconfig that authenticates with `token`; returns its path. */
+  writeTokenKubeconfig(name: string, token: string): string;
+  /**
+   * Points a Service at a server listening on `host.ip`: writes Endpoints and an EndpointSlice whose port
+   * names match the Service's, so the aggregator (--enable-aggregator-routing) proxies there.
+   */
+  pointServiceAt(namespace: string, service: string, targetPort: number): Promise<void>;
+  /** Starts a process inside the test host, stopped by stop(). */
+  spawnInHost(name: string, command: string, args: string[], options?: { env?: NodeJS.ProcessEnv; cwd?: string }): ManagedProcess;
+  stop(): Promise<void>;
+}
+
+export interface ClusterOptions {
+  /** Keep the temp dir after stop() (logs, PKI) for debugging. Default: env DNS01_E2E_KEEP=1. */
+  keep?: boolean;
+  /** Time kube-apiserver gets to become ready. */
+  startTimeoutMs?: number;
+}
+
+function httpsGet(url: string, pki: ClusterPki, timeoutMs = 3000): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      url,
+      {
+        ca: pki.clusterCa.certPem,
+        cert: readFileSync(pki.files.adminCert),
+        key: readFileSync(pki.files.adminKey),
+        timeout: timeoutMs,
+      },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (body += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+async function versionOf(command: string, args: string[]): Promise<string> {
+  try {
+    const { stdout } = await exec(command, args);
+    return stdout.split('\n')[0]!.trim();
+  } catch (err) {
+    throw new Error(`${command} ${args.join(' ')} failed: ${(err as Error).message}. Run: bash test/e2e/install/all.sh`);
+  }
+}
+
+function kubeconfigJson(server: string, caPem: string, user: Record<string, string>): string {
+  return JSON.stringify({
+    apiVersion: 'v1',
+    kind: 'Config',
+    clusters: [{ name: 'e2e', cluster: { server, 'certificate-authority-data': Buffer.from(caPem).toString('base64') } }],
+    users: [{ name: 'e2e', user }],
+    contexts: [{ name: 'e2e', context: { cluster: 'e2e', user: 'e2e' } }],
+    'current-context': 'e2e',
+  }, null, 2);
+}
+
+/** The cleanup the watchdog runs if this process dies first: a bash script, rewritten as processes start. */
+function writeCleanupScript(path: string, pgids: number[], host: TestHost, dirs: string[]): void {
+  const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+  writeFileSync(path, [
+    '#!/usr/bin/env bash',
+    ...pgids.map((p) => `kill -KILL -- -${p} 2>/dev/null`),
+    `ip link del ${host.hostVeth} 2>/dev/null`,
+    `ip netns del ${host.name} 2>/dev/null`,
+    `rm -rf /run/dns01-e2e/slot-${host.slot}`,
+    ...dirs.map((d) => `rm -rf ${q(d)}`),
+    '',
+  ].join('\n'));
+}
+
+export async function startCluster(options: ClusterOptions = {}): Promise<Cluster> {
+  const keep = options.keep ?? process.env.DNS01_E2E_KEEP === '1';
+  const kubeApiserverBin = binary('kube-apiserver');
+  const etcdBin = binary('etcd');
+  const kubectlBin = binary('kubectl');
+  const versions = {
+    kubeApiserver: await versionOf(kubeApiserverBin, ['--version']),
+    etcd: await versionOf(etcdBin, ['--version']),
+  };
+
+  const dir = mkdtempSync(join(tmpdir(), 'dns01-e2e-'));
+  // etcd fsyncs every write; on tmpfs that costs nothing.
+  const etcdData = mkdtempSync(join(existsSync('/dev/shm') ? '/dev/shm' : dir, 'dns01-e2e-etcd-'));
+  const cleanupScript = join(dir, 'cleanup.sh');
+  const procs: ManagedProcess[] = [];
+  let host: TestHost | undefined;
+  let watchdog: ReturnType<typeof spawn> | undefined;
+  const cleanupDirs = () => (keep ? [etcdData] : [etcdData, dir]);
+  const rewriteCleanup = () => host && writeCleanupScript(cleanupScript, procs.map((p) => p.pid), host, cleanupDirs());
+
+  let stopped = false;
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    watchdog?.kill('SIGKILL');
+    // Webhooks first, kube-apiserver before etcd: each shuts down while what it talks to is still there.
+    for (const p of [...procs].reverse()) await p.stop();
+    await host?.remove();
+    for (const d of cleanupDirs()) rmSync(d, { recursive: true, force: true });
+  };
+
+  try {
+    host = await createTestHost();
+    watchdog = spawn('bash', [join(HERE, 'watchdog.sh'), String(process.pid), cleanupScript], { detached: true, stdio: 'ignore' });
+    watchdog.unref();
+    rewriteCleanup();
+
+    const pki = await generateClusterPki(dir, [host.hostIp]);
+    const logs = { etcd: join(dir, 'etcd.log'), kubeApiserver: join(dir, 'kube-apiserver.log') };
+
+    const [etcdClient, etcdPeer] = [await freePort(), await freePort()];
+    const etcdUrl = `http://127.0.0.1:${etcdClient}`;
+    const etcd = spawnManaged('etcd', etcdBin, [
+      '--name', 'e2e',
+      '--data-dir', etcdData,
+      '--listen-client-urls', etcdUrl,
+      '--advertise-client-urls', etcdUrl,
+      '--listen-peer-urls', `http://127.0.0.1:${etcdPeer}`,
+      '--initial-advertise-peer-urls', `http://127.0.0.1:${etcdPeer}`,
+      '--initial-cluster', `e2e=http://127.0.0.1:${etcdPeer}`,
+      '--listen-metrics-urls', `http://127.0.0.1:${await freePort()}`,
+      '--log-level', 'warn',
+      '--logger', 'zap',
+    ], { logFile: logs.etcd });
+    procs.push(etcd);
+    rewriteCleanup();
+    await waitUntil('etcd /health', async () => {
+      const res = await fetch(`${etcdUrl}/health`, { signal: AbortSignal.timeout(2000) });
+      return res.ok && ((await res.json()) as { health?: string }).health === 'true';
+    }, { timeoutMs: 30_000, proc: etcd });
+
+    const port = await freePort(host.hostIp);
+    const server = `https://${host.hostIp}:${port}`;
+    const f = pki.files;
+    const apiserver = spawnManaged('kube-apiserver', kubeApiserverBin, [
+      `--etcd-servers=${etcdUrl}`,
+      // Bound to the host's veth address only: reachable from the host and from inside the test host.
+      `--bind-address=${host.hostIp}`,
+      `--advertise-address=${host.hostIp}`,
+      `--secure-port=${port}`,
+      `--cert-dir=${join(dir, 'cert-dir')}`,
+      `--tls-cert-file=${f.servingCert}`,
+      `--tls-private-key-file=${f.servingKey}`,
+      `--client-ca-file=${f.caCert}`,
+      '--authorization-mode=RBAC',
+      `--requestheader-client-ca-file=${f.frontProxyCaCert}`,
+      `--requestheader-allowed-names=${FRONT_PROXY_CLIENT_CN}`,
+      '--requestheader-username-headers=X-Remote-User',
+      '--requestheader-group-headers=X-Remote-Group',
+      '--requestheader-extra-headers-prefix=X-Remote-Extra-',
+      `--proxy-client-cert-file=${f.frontProxyClientCert}`,
+      `--proxy-client-key-file=${f.frontProxyClientKey}`,
+      // Proxy to the Endpoints' address instead of the ClusterIP (there is no kube-proxy).
+      '--enable-aggregator-routing=true',
+      `--service-account-issuer=${SA_ISSUER}`,
+      `--service-account-key-file=${f.saPublicKey}`,
+      `--service-account-signing-key-file=${f.saSigningKey}`,
+      `--api-audiences=${SA_ISSUER}`,
+      `--service-cluster-ip-range=${SERVICE_CIDR}`,
+      // Needs the token controller / a default SA to admit pods; nothing here runs pods.
+      '--disable-admission-plugins=ServiceAccount',
+      '--profiling=false',
+      '--v=1',
+    ], { logFile: logs.kubeApiserver });
+    procs.push(apiserver);
+    rewriteCleanup();
+    await waitUntil('kube-apiserver /readyz', async () => (await httpsGet(`${server}/readyz`, pki)).status === 200, {
+      timeoutMs: options.startTimeoutMs ?? 120_000,
+      intervalMs: 500,
+      proc: apiserver,
+    });
+
+    const kubeconfig = join(dir, 'admin.kubeconfig');
+    writeFileSync(kubeconfig, kubeconfigJson(server, pki.clusterCa.certPem, {
+      'client-certificate-data': Buffer.from(readFileSync(f.adminCert)).toString('base64'),
+      'client-key-data': Buffer.from(readFileSync(f.adminKey)).toString('base64'),
+    }), { mode: 0o600 });
+
+    const kubectl = async (args: string[], o: KubectlOptions = {}) => {
+      return new Promise<string>((resolve, reject) => {
+        const child = execFile(kubectlBin, ['--kubeconfig', o.kubeconfig ?? kubeconfig, ...args], { maxBuffer: 64 << 20, timeout: 60_000 }, (err, stdout, stderr) => {
+          if (err) reject(new Error(`kubectl ${args.join(' ')}: ${stderr.trim() || err.message}`));
+          else resolve(stdout);
+        });
+        child.stdin?.end(o.input ?? '');
+      });
+    };
+    const ensureServiceAccount = async (namespace: string, name: string) => {
+      await kubectl(['apply', '--server-side', '-f', '-'], {
+        input: JSON.stringify({
+          apiVersion: 'v1',
+          kind: 'List',
+          items: [
+            { apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } },
+            { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name, namespace } },
+          ],
+        }),
+      });
+    };
+    const tokenDir = join(dir, 'kubeconfigs');
+    mkdirSync(tokenDir, { recursive: true });
+
+    const cluster: Cluster = {
+      dir,
+      server,
+      kubeconfig,
+      pki,
+      caPem: pki.clusterCa.certPem,
+      frontProxyCaPem: pki.frontProxyCa.certPem,
+      frontProxyClientCn: FRONT_PROXY_CLIENT_CN,
+      host,
+      versions,
+      logs,
+      kubectl,
+      apply: (manifest, o) => kubectl(['apply', '--server-side', '--force-conflicts', '-f', '-'], { ...o, input: manifest }),
+      ensureServiceAccount,
+      async createToken(namespace, serviceAccount, durationSeconds = 3600) {
+        const out = await kubectl(['create', 'token', serviceAccount, '-n', namespace, `--duration=${durationSeconds}s`]);
+        return out.trim();
+      },
+      writeTokenKubeconfig(name, token) {
+        const path = join(tokenDir, `${name}.kubeconfig`);
+        writeFileSync(path, kubeconfigJson(server, pki.clusterCa.certPem, { token }), { mode: 0o600 });
+        return path;
+      },
+      async pointServiceAt(namespace, service, targetPort) {
+        const svc = JSON.parse(await kubectl(['get', 'service', service, '-n', namespace, '-o', 'json'])) as {
+          spec: { ports: Array<{ name?: string; protocol?: string }> };
+        };
+        const ports = svc.spec.ports.map((p) => ({ name: p.name ?? '', port: targetPort, protocol: p.protocol ?? 'TCP' }));
+        await cluster.apply(JSON.stringify({
+          apiVersion: 'v1',
+          kind: 'List',
+          items: [
+            { apiVersion: 'v1', kind: 'Endpoints', metadata: { name: service, namespace }, subsets: [{ addresses: [{ ip: host!.ip }], ports }] },
+            {
+              apiVersion: 'discovery.k8s.io/v1',
+              kind: 'EndpointSlice',
+              metadata: {
+                name: `${service}-e2e`,
+                namespace,
+                labels: { 'kubernetes.io/service-name': service, 'endpointslice.kubernetes.io/managed-by': 'dns01-e2e' },
+              },
+              addressType: 'IPv4',
+              endpoints: [{ addresses: [host!.ip], conditions: { ready: true, serving: true, terminating: false } }],
+              ports,
+            },
+          ],
+        }));
+      },
+      spawnInHost(name, command, args, o = {}) {
+        const p = spawnManaged(name, command, args, { logFile: join(dir, `${name}.log`), wrapper: host!.exec, ...o });
+        procs.push(p);
+        rewriteCleanup();
+        return p;
+      },
+      stop,
+    };
+    return cluster;
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
