@@ -63,11 +63,12 @@ export interface RenderOptions {
   set?: string[];
   kubeVersion?: string;
   namespace?: string;
+  release?: string;
   extraArgs?: string[];
 }
 
 export function templateArgs(opts: RenderOptions): string[] {
-  const args = ['template', RELEASE, chartDir, '--namespace', opts.namespace ?? NAMESPACE];
+  const args = ['template', opts.release ?? RELEASE, chartDir, '--namespace', opts.namespace ?? NAMESPACE];
   args.push('--kube-version', opts.kubeVersion ?? KUBE_VERSION);
   if (opts.valuesFile) args.push('-f', join(valuesDir, `${opts.valuesFile}.yaml`));
   for (const s of opts.set ?? []) args.push('--set', s);

@@ -181,10 +181,8 @@ describe('rendered manifests', () => {
     expect(observability).toContain('--log-level=debug');
     const clusterWide = container(await render('cluster-wide-secrets'));
     expect(clusterWide.args.at(-1)).toBe('--requestheader-allowed-names=front-proxy-client');
-    expect(clusterWide.env).toEqual([
-      { name: 'HTTPS_PROXY', value: 'http://proxy.internal:3128' },
-      { name: 'NO_PROXY', value: '.svc,.cluster.local,10.96.0.0/12' },
-    ]);
+    expect(clusterWide.env).toEqual([{ name: 'NODE_EXTRA_CA_CERTS', value: '/etc/egress-proxy/ca.crt' }]);
+    expect(clusterWide.volumeMounts).toContainEqual({ name: 'egress-proxy-ca', mountPath: '/etc/egress-proxy', readOnly: true });
   });
 
   it('pod and container are locked down; probes are HTTPS on the unprivileged https port', async () => {

@@ -197,11 +197,16 @@ describe('cloudflare emulator: zones and records', () => {
     expect(err.headers?.get('retry-after')).toBe('1');
   });
 
-  it('serves SOA for its active zones and NXDOMAIN/REFUSED outside them over DNS', async () => {
+  it('serves its active zones over DNS (SOA, TXT over UDP and TCP), refuses names outside them', async () => {
     const { querySoa } = await import('@dns01-webhook/core');
     const soa = await querySoa(`${ZONE}.`, { server: emu.dns.address });
-    expect(soa).toBeDefined();
-    const none = await queryTxt(`_acme-challenge.nothing.${ZONE}.`, { server: emu.dns.address });
-    expect(none.values).toEqual([]);
+    expect(soa).toMatchObject({ rcode: 'NOERROR', authoritative: true, soa: { zone: `${ZONE}.` } });
+    const name = `_acme-challenge.dnscheck.${ZONE}`;
+    await cf().dns.records.create({ zone_id: emu.zoneId(ZONE), type: 'TXT', name, content: 'over-dns', ttl: 60 });
+    for (const tcp of [false, true]) {
+      expect(await queryTxt(`${name}.`, { server: emu.dns.address, tcp })).toMatchObject({ rcode: 'NOERROR', values: ['over-dns'], authoritative: true });
+    }
+    expect((await queryTxt(`_acme-challenge.nothing.${ZONE}.`, { server: emu.dns.address })).values).toEqual([]);
+    expect((await queryTxt('_acme-challenge.elsewhere.invalid.', { server: emu.dns.address })).rcode).toBe('REFUSED');
   });
 });

@@ -2,6 +2,8 @@
  * Config shapes of the dnspod solver: imroc's existing configs unchanged, the optional fields, and bad
  * configs rejected with messages naming the field. Secrets come only from the request's namespace.
  */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { queryTxt } from '@dns01-webhook/core';
 import dnspod, { dnspodConfig } from '@dns01-webhook/solver-dnspod';
@@ -81,10 +83,35 @@ describe('dnspod config: rejected shapes name the field', () => {
     expect(!outcome.success && outcome.message).toMatch(/invalid config/);
   });
 
+  it('a split-zone line DNSPod refuses → a message saying how to fix recordLine', async () => {
+    const outcome = await run(dnspod, challenge('Present', '_acme-challenge.line.example.test.', 'example.test.', 'k', newerConfig(emu.url, { recordLine: '电信' })));
+    expect(!outcome.success && outcome.message).toMatch(/rejected recordLine "电信" for example\.test \(InvalidParameter\.RecordLineInvalid\); leave config\.recordLine empty/);
+    expect(emu.records()).toEqual([]);
+  });
+
   it('a missing config is rejected before any API call', async () => {
     const before = emu.control.calls();
     const outcome = await run(dnspod, challenge('Present', '_acme-challenge.bad.example.test.', 'example.test.', 'k', undefined));
     expect(!outcome.success && outcome.message).toMatch(/secretKeyRef/);
     expect(emu.control.calls()).toEqual(before);
   });
+});
+
+describe('dnspod as a plugin', () => {
+  it('loads by package name as solverName "dnspod" without loading the Tencent Cloud SDK until used', async () => {
+    const script = `
+      import { createRequire } from 'node:module';
+      const require = createRequire(process.cwd() + '/');
+      const sdkLoaded = () => Object.keys(require.cache).some((k) => k.includes('tencentcloud-sdk-nodejs'));
+      const { SolverRegistry, loadSolverPackages } = await import('@dns01-webhook/core');
+      const registry = new SolverRegistry();
+      await loadSolverPackages(registry, ['@dns01-webhook/solver-dnspod']);
+      const atStart = sdkLoaded();
+      await import('tencentcloud-sdk-nodejs-dnspod');
+      console.log(JSON.stringify({ names: registry.names(), atStart, afterUse: sdkLoaded() }));`;
+    const { stdout } = await promisify(execFile)(process.execPath, ['--conditions=source', '--import', 'tsx', '--input-type=module', '-e', script], {
+      timeout: 20_000,
+    });
+    expect(JSON.parse(stdout)).toEqual({ names: ['dnspod'], atStart: false, afterUse: true });
+  }, 25_000);
 });

@@ -3,6 +3,8 @@
  * checks, the documented business error codes (HTTP 200), pagination, quotas — driven through the official
  * SDK (and raw requests signed by the SDK's signer), with records checked through real DNS.
  */
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { queryTxt, querySoa } from '@dns01-webhook/core';
 import { startDnspodEmulator, type RunningDnspodEmulator } from '../emulators/dnspod/emulator.js';
@@ -37,6 +39,7 @@ describe('DNSPod emulator: authentication (TC3-HMAC-SHA256)', () => {
     expect(created.RecordId).toBeGreaterThan(0);
     const dns = await queryTxt('_acme-challenge.www.example.test.', { server: emu.dns.address });
     expect(dns).toMatchObject({ rcode: 'NOERROR', authoritative: true, values: ['v-sdk'] });
+    expect((await queryTxt('_acme-challenge.www.example.test.', { server: emu.dns.address, tcp: true })).values).toEqual(['v-sdk']);
     const soa = await querySoa('example.test.', { server: emu.dns.address });
     expect(soa.soa?.zone).toBe('example.test.');
     await sdk.DeleteRecord({ Domain: 'example.test', RecordId: created.RecordId! });
@@ -195,4 +198,29 @@ describe('DNSPod emulator: listing, IDN, quotas and faults', () => {
     const calls = (await (await fetch(`${emu.url}/_emulator/calls`)).json()) as Record<string, number>;
     expect(calls.DescribeDomain).toBeGreaterThanOrEqual(2);
   });
+});
+
+describe('DNSPod emulator: standalone entry (e2e tier)', () => {
+  it('main.ts prints {url, dns, secretId} and serves the API and DNS until SIGTERM', async () => {
+    const child = spawn(
+      process.execPath,
+      ['--conditions=source', '--import', 'tsx', 'test/emulators/dnspod/main.ts', '--host', '127.0.0.1', '--port', '0', '--dns-port', '0', '--zones', 'e2e.test,b.test', '--secret-id', 'AKIDe2e', '--secret-key', 'e2e-key'],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    try {
+      const line = await new Promise<string>((resolve, reject) => {
+        createInterface({ input: child.stdout! }).once('line', resolve);
+        child.once('exit', (code) => reject(new Error(`main.ts exited with ${code}`)));
+      });
+      const ready = JSON.parse(line) as { url: string; dns: string; secretId: string };
+      expect(ready.secretId).toBe('AKIDe2e');
+      const client = sdkClient(ready.url, { secretId: 'AKIDe2e', secretKey: 'e2e-key' });
+      await client.CreateRecord({ Domain: 'e2e.test', SubDomain: '_acme-challenge', RecordType: 'TXT', RecordLine: '默认', Value: 'from-main', TTL: 600 });
+      expect((await queryTxt('_acme-challenge.e2e.test.', { server: ready.dns })).values).toEqual(['from-main']);
+    } finally {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await exited;
+    }
+  }, 20_000);
 });

@@ -16,11 +16,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDelegatingAuth, type DelegatingAuth } from '../src/auth/delegating.js';
 import type { AuthorizationAttributes, UserInfo } from '../src/auth/types.js';
 import { createKubeClient } from '../src/kube/client.js';
-import { silentLogger } from '../src/observability/logger.js';
+import { createLogger, silentLogger } from '../src/observability/logger.js';
 import { authenticationConfigData, startKubeStub, type KubeStub } from '../src/testing/kube-stub.js';
 import { createCA, issueCertificate, type KeyPairPem } from '../src/tls/certificates.js';
 
 const log = silentLogger();
+/** Log lines of the main fixture's auth, to wait for events that change nothing observable. */
+const logLines: string[] = [];
+const capturingLog = createLogger({ level: 'debug', destination: { write: (line: string) => void logLines.push(line) } });
 
 /** An intermediate CA signed by `root` (createCA only makes roots). */
 async function intermediateCA(root: KeyPairPem, commonName: string): Promise<KeyPairPem> {
@@ -125,7 +128,7 @@ describe('createDelegatingAuth over HTTPS', () => {
         }),
       },
     });
-    auth = createDelegatingAuth({ kube: createKubeClient({ kubeconfig: stub.kubeconfigPath }), log, cacheTtlMs: 400 });
+    auth = createDelegatingAuth({ kube: createKubeClient({ kubeconfig: stub.kubeconfigPath }), log: capturingLog, cacheTtlMs: 1500 });
     auth.clientCAs.onChange(() => changes.push(Date.now()));
     await auth.ready;
     const serving = await issueCertificate(serverCA, { commonName: 'webhook', ipAddresses: ['127.0.0.1'], usage: 'server' });
@@ -258,13 +261,21 @@ describe('createDelegatingAuth over HTTPS', () => {
     expect((await call({ headers: bad })).status).toBe(401);
     const reviews = stub.requestsOf('tokenreview');
     expect(reviews.map((r) => r.body.spec.token)).toEqual(['good-token', 'bad-token']);
-    await new Promise((r) => setTimeout(r, 450));
+    await new Promise((r) => setTimeout(r, 1600));
     expect((await call({ headers: good })).status).toBe(200);
     expect(stub.requestsOf('tokenreview')).toHaveLength(3);
     // Not a bearer scheme / empty token: never sent to TokenReview.
     expect((await call({ headers: { Authorization: 'Basic Zm9vOmJhcg==' } })).status).toBe(401);
     expect((await call({ headers: { Authorization: 'Bearer ' } })).status).toBe(401);
     expect(stub.requestsOf('tokenreview')).toHaveLength(3);
+  });
+
+  it('concurrent requests with one new token share a single TokenReview', async () => {
+    stub.setToken('burst-token', { username: 'burst' });
+    stub.clearRequests();
+    const answers = await Promise.all(Array.from({ length: 5 }, () => call({ headers: { Authorization: 'Bearer burst-token' } })));
+    expect(answers.map((a) => a.user?.username)).toEqual(Array(5).fill('burst'));
+    expect(stub.requestsOf('tokenreview')).toHaveLength(1);
   });
 
   it('CA rotation through the ConfigMap: new front-proxy CA accepted, old one rejected', async () => {
@@ -283,6 +294,15 @@ describe('createDelegatingAuth over HTTPS', () => {
     expect(auth.clientCAs.caBundle()).not.toContain(frontProxyCA.certPem.trim());
     expect((await call({ cert: newProxy, headers })).user?.username).toBe('rotated');
     expect((await call({ cert: frontProxy, headers })).status).toBe(401);
+
+    // A broken update is ignored: the last good configuration stays in force.
+    stub.setAuthenticationConfig({ 'requestheader-client-ca-file': newCA.certPem, 'requestheader-allowed-names': 'not json' });
+    const ignored = () => logLines.some((l) => l.includes('invalid authentication ConfigMap ignored') && l.includes('requestheader-allowed-names'));
+    const until = Date.now() + 5000;
+    while (!ignored() && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    expect(ignored()).toBe(true);
+    expect(changes.length).toBe(before + 1);
+    expect((await call({ cert: newProxy, headers })).user?.username).toBe('rotated');
   });
 
   describe('authorizer', () => {
@@ -309,7 +329,7 @@ describe('createDelegatingAuth over HTTPS', () => {
       // A different group set is a different question.
       await auth.authorizer.authorize({ ...certManager, groups: ['other'] }, create);
       expect(stub.requestsOf('subjectaccessreview')).toHaveLength(4);
-      await new Promise((r) => setTimeout(r, 450));
+      await new Promise((r) => setTimeout(r, 1600));
       expect(await auth.authorizer.authorize(certManager, create)).toEqual({ allowed: true });
       expect(stub.requestsOf('subjectaccessreview')).toHaveLength(5);
     });
@@ -377,6 +397,33 @@ describe('createDelegatingAuth configuration sources', () => {
       auth.close();
       await stub.close();
       await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('absent ConfigMap: ready resolves with no CAs; its creation is followed; a later deletion keeps the last CAs', async () => {
+    const stub = await startKubeStub();
+    const lines: string[] = [];
+    const watchingLog = createLogger({ destination: { write: (line: string) => void lines.push(line) } });
+    const auth = createDelegatingAuth({ kube: createKubeClient({ kubeconfig: stub.kubeconfigPath }), log: watchingLog });
+    try {
+      await auth.ready;
+      expect(auth.clientCAs.caBundle()).toBe('');
+      expect(lines.some((l) => l.includes('not found: only flag-provided CAs are used'))).toBe(true);
+      const ca = await createCA('late-ca');
+      const changed = new Promise<void>((resolve) => auth.clientCAs.onChange(resolve));
+      stub.setAuthenticationConfig(authenticationConfigData({ clientCaPem: ca.certPem }));
+      await changed;
+      expect(auth.clientCAs.caBundle()).toBe(ca.certPem);
+      stub.setAuthenticationConfig(null);
+      const end = Date.now() + 5000;
+      while (!lines.some((l) => l.includes('was deleted: keeping the previous configuration')) && Date.now() < end) {
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      expect(lines.some((l) => l.includes('was deleted'))).toBe(true);
+      expect(auth.clientCAs.caBundle()).toBe(ca.certPem);
+    } finally {
+      auth.close();
+      await stub.close();
     }
   });
 

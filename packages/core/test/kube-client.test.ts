@@ -1,5 +1,6 @@
 import { createPublicKey, verify } from 'node:crypto';
 import { writeFile, mkdtemp, rm } from 'node:fs/promises';
+import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -185,6 +186,26 @@ describe('kube client facade against the API stub', () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+
+  it('stub: list of the authentication ConfigMap needs the field selector (resourceNames-scoped Role)', async () => {
+    const get = (path: string) =>
+      new Promise<{ status: number; json: any }>((resolve, reject) => {
+        const req = httpsRequest(`${stub.url}${path}`, { ca: stub.caPem, headers: { Authorization: `Bearer ${stub.webhookToken}` } }, (res) => {
+          let text = '';
+          res.on('data', (c: Buffer) => (text += c));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, json: JSON.parse(text) }));
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    const scoped = await get(`/api/v1/namespaces/${AUTH_NS}/configmaps?fieldSelector=metadata.name%3D${AUTH_NAME}`);
+    expect(scoped.status).toBe(200);
+    expect(scoped.json.kind).toBe('ConfigMapList');
+    expect(scoped.json.items.map((i: any) => i.metadata.name)).toEqual([AUTH_NAME]);
+    const unscoped = await get(`/api/v1/namespaces/${AUTH_NS}/configmaps`);
+    expect(unscoped.status).toBe(403);
+    expect(unscoped.json).toMatchObject({ kind: 'Status', reason: 'Forbidden', code: 403 });
   });
 
   it('refuses a missing kubeconfig file with a clear error', () => {

@@ -1,8 +1,8 @@
 /** Graceful close: in-flight challenges finish, new connections are refused, the grace period is a bound. */
-import { Agent } from 'node:https';
+import { Agent, request as httpsRequest } from 'node:https';
 import { expect, it } from 'vitest';
 import { Metrics } from '../src/observability/metrics.js';
-import { silentLogger } from '../src/observability/logger.js';
+import { createLogger, silentLogger } from '../src/observability/logger.js';
 import { mapSecrets } from '../src/secrets/static.js';
 import { createWebhookServer } from '../src/server/webhook-server.js';
 import { selfSignedServing } from '../src/tls/certificates.js';
@@ -69,4 +69,48 @@ it('closes idle keep-alive connections at once', async () => {
   await server.close(5000);
   expect(Date.now() - started).toBeLessThan(500);
   agent.destroy();
+});
+
+it('aborts the challenge when the client disconnects, and survives a body cut short', async () => {
+  const lines: string[] = [];
+  const pair = await selfSignedServing(['localhost']);
+  const server = createWebhookServer({
+    groupName: 'acme.example.com',
+    registry: testRegistry(),
+    secretsFor: mapSecrets({}),
+    log: createLogger({ level: 'info', destination: { write: (s: string) => void lines.push(s) } }),
+    metrics: new Metrics(),
+    tls: pair,
+    bindAddress: '127.0.0.1',
+    port: 0,
+  });
+  const { port } = await server.listen();
+  try {
+    const body = challengeBody({ uid: 'gone-1', config: { delayMs: 20_000 } });
+    const open = (length: number) =>
+      httpsRequest({ host: '127.0.0.1', port, path: '/apis/acme.example.com/v1alpha1/slow', method: 'POST', ca: pair.certPem, servername: 'localhost', agent: false,
+        headers: { ...JSON_HEADERS, 'Content-Length': String(length) } }).on('error', () => {});
+    const whole = open(Buffer.byteLength(body));
+    whole.end(body);
+    await sleep(300);
+    const started = Date.now();
+    whole.destroy();
+    let failed: any;
+    while (!failed && Date.now() - started < 3000) {
+      await sleep(20);
+      failed = lines.map((l) => JSON.parse(l)).find((l) => l.msg === 'challenge failed' && l.uid === 'gone-1');
+    }
+    expect(failed?.error).toMatch(/aborted \(server shutting down or client disconnected\)/);
+    expect(Date.now() - started).toBeLessThan(2000);
+
+    const cut = open(Buffer.byteLength(body) + 100);
+    cut.write(body);
+    await sleep(100);
+    cut.destroy();
+    await sleep(100);
+    expect((await call({ port, ca: pair.certPem, path: '/healthz' })).status).toBe(200);
+    expect(lines.some((l) => l.includes('unexpected error'))).toBe(false);
+  } finally {
+    await server.close(500);
+  }
 });

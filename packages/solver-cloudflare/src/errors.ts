@@ -13,6 +13,7 @@ interface CloudflareErrorItem {
 
 interface ApiErrorLike {
   name?: string;
+  constructor?: { name?: string };
   status?: number;
   errors?: CloudflareErrorItem[];
   headers?: { get(name: string): string | null };
@@ -69,11 +70,12 @@ export type ErrorKind = 'exists' | 'not-found';
 export function toSolverError(err: unknown, what: string, expect?: ErrorKind): SolverError {
   if (err instanceof SolverError) return err;
   const e = (err ?? {}) as ApiErrorLike;
-  if (e.name === 'APIUserAbortError') return new SolverError(`cloudflare: ${what}: aborted (challenge deadline reached)`, { code: 'Aborted', cause: err });
-  if (e.name === 'APIConnectionTimeoutError') {
-    return new SolverError(`cloudflare: ${what}: the API did not answer in time`, { code: 'Timeout', retryable: true, cause: err });
+  const kind = e.constructor?.name ?? e.name;
+  if (kind === 'APIUserAbortError') return new SolverError(`cloudflare: ${what}: aborted (challenge deadline reached)`, { code: 'Aborted', cause: err });
+  if (kind === 'APIConnectionTimeoutError') {
+    return new SolverError(`cloudflare: ${what}: the API did not answer within the request timeout (challenge deadline)`, { code: 'Timeout', retryable: true, cause: err });
   }
-  if (e.name === 'APIConnectionError' || typeof e.status !== 'number') {
+  if (kind === 'APIConnectionError' || typeof e.status !== 'number') {
     const cause = e.cause instanceof Error ? (e.cause.cause instanceof Error ? e.cause.cause.message : e.cause.message) : e.message;
     return new SolverError(`cloudflare: ${what}: cannot reach the API (${cause ?? 'connection error'}); check config.endpoint / config.proxyURL and egress rules`, {
       code: 'ConnectionError',
@@ -86,9 +88,10 @@ export function toSolverError(err: unknown, what: string, expect?: ErrorKind): S
   const errors = Array.isArray(e.errors) ? e.errors : [];
   const codes = codesOf(errors);
   const code = codes.length ? codes.join('/') : `HTTP${status}`;
-  const detail = errors.length ? describe(errors) : `HTTP ${status} without a Cloudflare error body`;
   const hint = codes.map((c) => HINTS[c]).find((h) => h !== undefined);
-  const message = `cloudflare: ${what}: HTTP ${status}, error ${detail}${hint ? ` — ${hint}` : ''}`;
+  const message = errors.length
+    ? `cloudflare: ${what}: HTTP ${status}, error ${describe(errors)}${hint ? ` — ${hint}` : ''}`
+    : `cloudflare: ${what}: HTTP ${status} without a Cloudflare error body${status >= 500 ? ' (trouble on Cloudflare\'s side or in between)' : ''}`;
 
   if (expect === 'exists' && codes.some((c) => RECORD_EXISTS_CODES.has(c))) return new RecordExistsError(message, { code, cause: err });
   if (expect === 'not-found' && (status === 404 || codes.includes(RECORD_NOT_FOUND_CODE))) return new RecordNotFoundError(message, { code, cause: err });

@@ -7,7 +7,6 @@
  */
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
-import type { Logger } from '@dns01-webhook/core';
 import { DEFAULT_ENDPOINT, parseEndpoint } from './config.js';
 import { dnspodError } from './errors.js';
 
@@ -31,7 +30,6 @@ export interface DnspodClientOptions {
   signal: AbortSignal;
   deadline: number;
   track<T>(call: string, fn: () => Promise<T>): Promise<T>;
-  log: Logger;
 }
 
 /** One DNSPod API call: action name and parameters in, the `Response` object out (errors → SolverError). */

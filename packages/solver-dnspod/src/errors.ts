@@ -19,7 +19,7 @@ const THROTTLE_WAIT_MS = 1000;
 const TRANSIENT = new Set(['InternalError', 'FailedOperation.UnknowError', 'InvalidParameter.OperateFailed', 'ResourceUnavailable']);
 
 /** The permissions the solver needs, for "access denied" messages. */
-export const REQUIRED_ACTIONS = 'dnspod:DescribeDomain, dnspod:DescribeDomainList, dnspod:DescribeDomainPurview, dnspod:DescribeRecordList, dnspod:CreateRecord, dnspod:DeleteRecord';
+export const REQUIRED_ACTIONS = 'dnspod:DescribeDomain, dnspod:DescribeDomainList, dnspod:DescribeDomainPurview, dnspod:DescribeRecordList, dnspod:DescribeRecord, dnspod:CreateRecord, dnspod:DeleteRecord';
 
 export function codeOf(err: unknown): string | undefined {
   const code = (err as SdkException | undefined)?.code;
@@ -41,7 +41,7 @@ export function dnspodError(action: string, err: unknown, context: { endpoint: s
   if (code !== undefined) {
     const base = `DNSPod ${action}${where} failed: ${code}: ${detail}${rid}`;
     if (code.startsWith('RequestLimitExceeded')) {
-      return new SolverError(`${base} (throttled; retrying with backoff)`, { ...opts, retryable: true, retryAfterMs: THROTTLE_WAIT_MS });
+      return new SolverError(`${base} (DNSPod's per-second rate limit for this action)`, { ...opts, retryable: true, retryAfterMs: THROTTLE_WAIT_MS });
     }
     if (TRANSIENT.has(code)) return new SolverError(base, { ...opts, retryable: true });
     if (code === 'AuthFailure.SecretIdNotFound') {
@@ -60,7 +60,7 @@ export function dnspodError(action: string, err: unknown, context: { endpoint: s
   }
   if (typeof e.httpCode === 'number') {
     const retryable = e.httpCode >= 500 || e.httpCode === 429;
-    return new SolverError(`DNSPod ${action}${where} failed: HTTP ${e.httpCode} ${detail}${retryable ? ' (retrying)' : ''}`, {
+    return new SolverError(`DNSPod ${action}${where} failed: HTTP ${e.httpCode} ${detail}`, {
       code: `HTTP${e.httpCode}`,
       retryable,
       cause: err,

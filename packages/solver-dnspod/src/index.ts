@@ -5,6 +5,7 @@
 import { defineRecordSolver, withRetry, type ChallengeRequest, type SolverContext } from '@dns01-webhook/core';
 import { createDnspodApi } from './client.js';
 import { dnspodConfig, type DnspodConfig } from './config.js';
+import { RecentRecords } from './recent.js';
 import { dnspodRecords } from './records.js';
 import { findDomain } from './zone.js';
 
@@ -26,6 +27,8 @@ async function readCredentials(ctx: SolverContext<DnspodConfig>): Promise<{ secr
 
 export function createDnspodSolver(options: DnspodSolverOptions = {}) {
   const pageSize = options.pageSize ?? 1000;
+  // Per solver instance (one per webhook process): a hint across Present → CleanUp, see recent.ts.
+  const recent = new RecentRecords();
   return defineRecordSolver<DnspodConfig>({
     name: 'dnspod',
     description: 'Tencent Cloud DNSPod (API 3.0); accepts imroc/cert-manager-webhook-dnspod configs unchanged',
@@ -41,7 +44,6 @@ export function createDnspodSolver(options: DnspodSolverOptions = {}) {
         signal: ctx.signal,
         deadline: ctx.deadline,
         track: ctx.track,
-        log: ctx.log,
       });
       const domain = await withRetry(() => findDomain(api, request.resolvedFQDN, request.resolvedZone), {
         signal: ctx.signal,
@@ -49,7 +51,7 @@ export function createDnspodSolver(options: DnspodSolverOptions = {}) {
         onRetry: (err, attempt, waitMs) => ctx.log.warn({ call: 'DescribeDomain', attempt, waitMs, err: (err as Error).message }, 'retrying'),
       });
       ctx.log.debug({ domain: domain.name, domainId: domain.id }, 'DNSPod domain found');
-      return dnspodRecords(api, domain, { ttl: ctx.config.ttl, recordLine: ctx.config.recordLine, pageSize });
+      return dnspodRecords(api, domain, { ttl: ctx.config.ttl, recordLine: ctx.config.recordLine, pageSize }, recent);
     },
   });
 }

@@ -15,6 +15,7 @@ import {
 } from '@dns01-webhook/core';
 import type { DnspodApi } from './client.js';
 import { codeOf } from './errors.js';
+import type { RecentRecords } from './recent.js';
 import type { DnspodDomain } from './zone.js';
 
 export interface RecordOptions {
@@ -45,8 +46,15 @@ function unquote(value: string): string {
   return value.length >= 2 && value.startsWith('"') && value.endsWith('"') ? value.slice(1, -1) : value;
 }
 
-export function dnspodRecords(api: DnspodApi, domain: DnspodDomain, options: RecordOptions): RecordApi {
+interface RecordInfo {
+  SubDomain?: string;
+  RecordType?: string;
+  Value?: string;
+}
+
+export function dnspodRecords(api: DnspodApi, domain: DnspodDomain, options: RecordOptions, recent: RecentRecords): RecordApi {
   const zone = `${domain.ascii}.`;
+  const hostKey = (sub: string) => `${domain.id}/${sub}`;
   // DomainId wins over Domain on every action (documented); Domain is still a required parameter.
   const base = { Domain: domain.ascii, DomainId: domain.id };
   const ctx = { domain: domain.name };
@@ -60,6 +68,24 @@ export function dnspodRecords(api: DnspodApi, domain: DnspodDomain, options: Rec
     } catch {
       return undefined;
     }
+  }
+
+  /** Records this process created that the listing does not show yet, confirmed one by one with DescribeRecord. */
+  async function recentNotListed(sub: string, listed: TxtRecord[]): Promise<TxtRecord[]> {
+    const out: TxtRecord[] = [];
+    for (const [value, id] of recent.at(hostKey(sub))) {
+      if (listed.some((r) => r.id === String(id))) continue;
+      try {
+        const { RecordInfo: info } = await api.call<{ RecordInfo?: RecordInfo }>('DescribeRecord', { ...base, RecordId: id }, ctx);
+        if (info?.RecordType === 'TXT' && toFqdn(info.SubDomain ?? '') === toFqdn(sub) && unquote(info.Value ?? '') === value) {
+          out.push({ value, id: String(id) });
+        } else recent.forget(hostKey(sub), value);
+      } catch (err) {
+        if (codeOf(err) !== 'InvalidParameter.RecordIdInvalid') throw err;
+        recent.forget(hostKey(sub), value);
+      }
+    }
+    return out;
   }
 
   return {
@@ -89,17 +115,18 @@ export function dnspodRecords(api: DnspodApi, domain: DnspodDomain, options: Rec
         const total = page.RecordCountInfo?.TotalCount ?? 0;
         if (items.length === 0 || items.length < options.pageSize || offset >= total) break;
       }
-      return out;
+      return [...out, ...(await recentNotListed(sub, out))];
     },
 
     async add(target: RecordTarget, value: string): Promise<void> {
       const sub = relativeName(target.fqdn, zone);
       try {
-        await api.call(
+        const created = await api.call<{ RecordId?: number }>(
           'CreateRecord',
           { ...base, SubDomain: sub, RecordType: 'TXT', RecordLine: options.recordLine, Value: value, TTL: options.ttl },
           ctx,
         );
+        if (typeof created.RecordId === 'number') recent.remember(hostKey(sub), value, created.RecordId);
       } catch (err) {
         const code = codeOf(err);
         if (code === 'InvalidParameter.DomainRecordExist') throw new RecordExistsError(`TXT ${target.fqdn} already has this value`);
@@ -124,11 +151,16 @@ export function dnspodRecords(api: DnspodApi, domain: DnspodDomain, options: Rec
       }
     },
 
-    async remove(_target: RecordTarget, record: TxtRecord): Promise<void> {
+    async remove(target: RecordTarget, record: TxtRecord): Promise<void> {
+      const key = hostKey(relativeName(target.fqdn, zone));
       try {
         await api.call('DeleteRecord', { ...base, RecordId: Number(record.id) }, ctx);
+        recent.forget(key, record.value);
       } catch (err) {
-        if (codeOf(err) === 'InvalidParameter.RecordIdInvalid') throw new RecordNotFoundError(`record ${record.id} is already gone`);
+        if (codeOf(err) === 'InvalidParameter.RecordIdInvalid') {
+          recent.forget(key, record.value);
+          throw new RecordNotFoundError(`record ${record.id} is already gone`);
+        }
         throw err;
       }
     },

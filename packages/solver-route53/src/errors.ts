@@ -59,10 +59,12 @@ export function toSolverError(err: unknown, call: string): unknown {
   const e = err as AwsLikeError;
   if (e.name === 'AbortError') return err;
   const status = e.$metadata?.httpStatusCode;
-  const code = (NETWORK.has(e.code ?? '') ? e.code : e.name) ?? 'Error';
+  // Socket errors carry their errno in `code` (ECONNREFUSED, ENOTFOUND); AWS errors carry theirs in `name`.
+  const code = (typeof e.code === 'string' && /^E[A-Z]+$/.test(e.code) ? e.code : e.name) ?? 'Error';
   const retryable = THROTTLING.has(code) || (status !== undefined && status >= 500) || NETWORK.has(code) || e.$retryable !== undefined;
   const help = hint(code, call);
   const where = status === undefined ? '' : ` (HTTP ${status})`;
-  const message = `route53 ${call} failed: ${code}${where}: ${e.message ?? ''}${help ? ` — ${help}` : ''}`;
+  const network = NETWORK.has(code) || code === 'ENOTFOUND' ? ' — cannot reach the Route 53 API (check endpoint / proxyURL and network policy)' : '';
+  const message = `route53 ${call} failed: ${code}${where}: ${e.message ?? ''}${help ? ` — ${help}` : network}`;
   return new SolverError(message, { code, retryable, cause: err });
 }

@@ -75,8 +75,9 @@ export interface Cluster {
   /**
    * Points a Service at a server listening on `host.ip`: writes Endpoints and an EndpointSlice whose port
    * names match the Service's, so the aggregator (--enable-aggregator-routing) proxies there.
+   * `targetPorts`: one port for every Service port, or container port name → number (for named targetPorts).
    */
-  pointServiceAt(namespace: string, service: string, targetPort: number): Promise<void>;
+  pointServiceAt(namespace: string, service: string, targetPorts: number | Record<string, number>): Promise<void>;
   /** Starts a process inside the test host, stopped by stop(). */
   spawnInHost(name: string, command: string, args: string[], options?: { env?: NodeJS.ProcessEnv; cwd?: string }): ManagedProcess;
   stop(): Promise<void>;
@@ -301,11 +302,21 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
         writeFileSync(path, kubeconfigJson(server, pki.clusterCa.certPem, { token }), { mode: 0o600 });
         return path;
       },
-      async pointServiceAt(namespace, service, targetPort) {
+      async pointServiceAt(namespace, service, targetPorts) {
         const svc = JSON.parse(await kubectl(['get', 'service', service, '-n', namespace, '-o', 'json'])) as {
-          spec: { ports: Array<{ name?: string; protocol?: string }> };
+          spec: { ports: Array<{ name?: string; protocol?: string; targetPort?: number | string }> };
         };
-        const ports = svc.spec.ports.map((p) => ({ name: p.name ?? '', port: targetPort, protocol: p.protocol ?? 'TCP' }));
+        // Resolve each Service port the way the endpoints controller would: a numeric targetPort as is,
+        // a named one through the container port names given here.
+        const resolvePort = (p: { name?: string; targetPort?: number | string }) => {
+          if (typeof targetPorts === 'number') return targetPorts;
+          if (typeof p.targetPort === 'number') return p.targetPort;
+          return targetPorts[String(p.targetPort ?? p.name ?? '')];
+        };
+        const ports = svc.spec.ports
+          .map((p) => ({ name: p.name ?? '', port: resolvePort(p), protocol: p.protocol ?? 'TCP' }))
+          .filter((p): p is { name: string; port: number; protocol: string } => typeof p.port === 'number');
+        if (ports.length === 0) throw new Error(`service ${namespace}/${service}: no port resolves to a target port (${JSON.stringify(targetPorts)})`);
         await cluster.apply(JSON.stringify({
           apiVersion: 'v1',
           kind: 'List',

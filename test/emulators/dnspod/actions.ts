@@ -130,7 +130,13 @@ function listItem(r: RecordEntry) {
   };
 }
 
-function describeRecordList(store: DnspodStore, params: Params) {
+/** Emulator-wide knobs that model documented behaviour. */
+export interface ActionOptions {
+  /** DescribeRecordList shows a new record only after this many ms (DNSPod documents up to ~30 s). */
+  listingDelayMs: number;
+}
+
+function describeRecordList(store: DnspodStore, params: Params, options: ActionOptions) {
   checkParams(
     params,
     {
@@ -148,8 +154,10 @@ function describeRecordList(store: DnspodStore, params: Params) {
   const sub = (params.Subdomain ?? params.SubDomain) as string | undefined;
   const host = sub === undefined || sub === '' ? undefined : hostOf(sub);
   const keyword = params.Keyword as string | undefined;
+  const indexedBefore = Date.now() - options.listingDelayMs;
   const all = store.recordsOf(domain.id).filter(
     (r) =>
+      r.createdAt <= indexedBefore &&
       (host === undefined || r.name === host) &&
       (params.RecordType === undefined || r.type === params.RecordType) &&
       (params.RecordLine === undefined || r.line === params.RecordLine) &&
@@ -162,6 +170,21 @@ function describeRecordList(store: DnspodStore, params: Params) {
   return {
     RecordCountInfo: { SubdomainCount: new Set(all.map((r) => r.name)).size, ListCount: page.length, TotalCount: all.length },
     RecordList: page.map(listItem),
+  };
+}
+
+/** One record by id: read from the database, so a new record is visible at once (unlike the list). */
+function describeRecord(store: DnspodStore, params: Params) {
+  checkParams(params, { Domain: 'string', DomainId: 'integer', RecordId: 'integer' }, ['Domain', 'RecordId']);
+  const domain = resolveDomain(store, params);
+  const r = store.recordsOf(domain.id).find((x) => x.id === params.RecordId);
+  if (!r) throw new ApiError('InvalidParameter.RecordIdInvalid', 'The record number is incorrect.');
+  return {
+    RecordInfo: {
+      Id: r.id, SubDomain: toUnicode(r.name), RecordType: r.type, RecordLine: r.line, RecordLineId: r.lineId, Value: r.value,
+      Weight: null, MX: 0, TTL: r.ttl, Enabled: r.status === 'ENABLE' ? 1 : 0, MonitorStatus: '', Remark: '', UpdatedOn: r.updatedOn,
+      DomainId: domain.id,
+    },
   };
 }
 
@@ -231,9 +254,10 @@ function describeDomainPurview(store: DnspodStore, params: Params) {
   };
 }
 
-export const ACTIONS: Record<string, (store: DnspodStore, params: Params) => object> = {
+export const ACTIONS: Record<string, (store: DnspodStore, params: Params, options: ActionOptions) => object> = {
   CreateRecord: createRecord,
   DescribeRecordList: describeRecordList,
+  DescribeRecord: describeRecord,
   DeleteRecord: deleteRecord,
   DescribeDomain: describeDomain,
   DescribeDomainList: describeDomainList,
@@ -243,6 +267,7 @@ export const ACTIONS: Record<string, (store: DnspodStore, params: Params) => obj
 /** Documented default per-action quotas (requests per second). */
 export const DOCUMENTED_QUOTAS: Record<string, number> = {
   DescribeRecordList: 100,
+  DescribeRecord: 100,
   CreateRecord: 500,
   DeleteRecord: 500,
   DescribeDomain: 100,

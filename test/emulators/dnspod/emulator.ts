@@ -30,6 +30,8 @@ export interface DnspodEmulatorOptions {
   domains?: Array<DomainSpec | string>;
   /** Apply the documented per-action quotas (DescribeRecordList 100/s, Create/Delete 500/s). Default true. */
   documentedQuotas?: boolean;
+  /** DescribeRecordList shows new records only after this delay (DNSPod documents up to ~30 s). Default 0. */
+  listingDelayMs?: number;
   /** Shifts the server clock (seconds), for timestamp-window tests. */
   clockOffsetSeconds?: number;
 }
@@ -118,7 +120,7 @@ export async function startDnspodEmulator(options: DnspodEmulatorOptions = {}): 
       return sendError(res, 'InvalidParameter', 'The request body must be a JSON object.', requestId);
     }
     try {
-      const result = ACTIONS[action]!(store, params as Record<string, unknown>);
+      const result = ACTIONS[action]!(store, params as Record<string, unknown>, { listingDelayMs: options.listingDelayMs ?? 0 });
       sendJson(res, 200, { Response: { ...result, RequestId: requestId } }, requestId);
     } catch (err) {
       if (err instanceof ApiError) return sendError(res, err.code, err.message, requestId);

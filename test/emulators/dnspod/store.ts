@@ -37,6 +37,8 @@ export interface RecordEntry {
   ttl: number;
   status: 'ENABLE' | 'DISABLE';
   updatedOn: string;
+  /** Epoch ms of creation: DescribeRecordList only shows records once DNSPod's index has them. */
+  createdAt: number;
   /** The two NS records DNSPod adds to every domain (DefaultNS). */
   defaultNs?: boolean;
 }
@@ -91,7 +93,7 @@ export class DnspodStore {
     for (const ns of ['f1g1ns1.dnspod.net.', 'f1g1ns2.dnspod.net.']) {
       this.records.push({
         id: this.#nextRecordId++, domainId: entry.id, name: '@', type: 'NS', line: DEFAULT_LINE, lineId: DEFAULT_LINE_ID,
-        value: ns, ttl: 86400, status: 'ENABLE', updatedOn: now(), defaultNs: true,
+        value: ns, ttl: 86400, status: 'ENABLE', updatedOn: now(), createdAt: 0, defaultNs: true,
       });
     }
     return entry;
@@ -116,8 +118,8 @@ export class DnspodStore {
     return this.records.filter((r) => r.domainId === domainId);
   }
 
-  addRecord(r: Omit<RecordEntry, 'id' | 'updatedOn'>): RecordEntry {
-    const entry = { ...r, id: this.#nextRecordId++, updatedOn: now() };
+  addRecord(r: Omit<RecordEntry, 'id' | 'updatedOn' | 'createdAt'>): RecordEntry {
+    const entry = { ...r, id: this.#nextRecordId++, updatedOn: now(), createdAt: Date.now() };
     this.records.push(entry);
     return entry;
   }

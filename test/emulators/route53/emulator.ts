@@ -198,6 +198,8 @@ export async function startRoute53Emulator(options: Route53EmulatorOptions = {})
     authLog.push({ action: route.action, accessKeyId: auth.accessKeyId, ...(known?.role ? { role: known.role } : {}) });
     const refused = await gate(route.action);
     if (refused) throw refused;
+    // A client that gave up during an injected delay never reached the backend: handle nothing for it.
+    if (req.socket.destroyed) return;
     const q = url.searchParams;
     let xml: string;
     switch (route.action) {

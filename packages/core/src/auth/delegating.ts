@@ -88,7 +88,7 @@ export function createDelegatingAuth(options: DelegatingAuthOptions): Delegating
   const listeners = new Set<() => void>();
   const stops: Array<() => void> = [];
 
-  /** Rebuilds from both sources; keeps the previous configuration if the new one is invalid. */
+  /** Switches to the configuration built from both sources (callers validated them) and notifies on a CA change. */
   function apply(reason: string): void {
     const next = buildAuthenticationConfig(fromConfigMap, fromFiles);
     config = next;
@@ -157,6 +157,11 @@ export function createDelegatingAuth(options: DelegatingAuthOptions): Delegating
       AUTH_CONFIGMAP_NAMESPACE,
       AUTH_CONFIGMAP_NAME,
       (cm: KubeConfigMap | null) => {
+        if (!cm && loaded) {
+          // kube-apiserver recreates it; a deletion is no CA rotation, so do not drop trust meanwhile.
+          log.warn({}, `ConfigMap ${AUTH_CONFIGMAP_NAMESPACE}/${AUTH_CONFIGMAP_NAME} was deleted: keeping the previous configuration`);
+          return;
+        }
         try {
           const next = cm ? sourcesFromConfigMap(cm.data) : {};
           buildAuthenticationConfig(next, fromFiles); // validate before switching

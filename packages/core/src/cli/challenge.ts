@@ -32,7 +32,7 @@ Options:
                                default: ${solverPackageList(undefined).join(',')}
   --allow-ambient-credentials  let the solver use environment/instance credentials
   --timeout <s>                challenge deadline in seconds (default ${DEFAULT_CHALLENGE_TIMEOUT_MS / 1000})
-  --log-level <level>          log level on stderr (default warn)
+  --log-level <level>          JSON logs on stderr (default error; warn shows provider retries)
 
 Exit codes: 0 success, 1 the solver failed (message on stderr), 2 usage error.`;
 
@@ -97,7 +97,7 @@ export async function runChallenge(command: 'present' | 'cleanup', argv: string[
   const timeoutS = seconds(command, 'timeout', values.timeout, DEFAULT_CHALLENGE_TIMEOUT_MS / 1000);
   const config = await readConfig(command, values.config);
   const namespace = values.namespace ?? 'default';
-  const log = createLogger({ level: logLevel(command, values['log-level'], 'warn'), destination: process.stderr });
+  const log = createLogger({ level: logLevel(command, values['log-level'], 'error'), destination: process.stderr });
 
   const explicit = values['solver-packages'] !== undefined;
   const packages = solverPackageList(values['solver-packages']);

@@ -103,7 +103,7 @@ export async function runCheck(argv: string[]): Promise<number> {
     }
   }
 
-  const perQueryMs = Math.min(timeoutS, 5) * 1000;
+  const perQueryMs = (wait ? Math.min(timeoutS, 5) : timeoutS) * 1000;
   const deadline = Date.now() + timeoutS * 1000;
   for (;;) {
     const views: ServerView[] = await Promise.all(

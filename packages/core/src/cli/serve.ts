@@ -2,6 +2,7 @@
  * `dns01-webhook serve`: the aggregated API server as it runs in the cluster. Flag names follow the Go
  * framework (k8s.io/apiserver) so charts and docs written for cert-manager/webhook-example still apply.
  */
+import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 import type { DelegatingAuth } from '../auth/delegating.js';
 import type { KubeClientFacade } from '../kube/client.js';
@@ -94,6 +95,7 @@ export function parseServeFlags(argv: string[], env: NodeJS.ProcessEnv = process
   const logLevel = v['log-level'] ?? 'info';
   if (!LOG_LEVELS.includes(logLevel)) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`, COMMAND);
   const bindAddress = v['bind-address'] ?? '0.0.0.0';
+  if (isIP(bindAddress) === 0) throw new UsageError(`--bind-address must be an IP address (e.g. 0.0.0.0 or ::), got "${bindAddress}"`, COMMAND);
   const allowed = v['requestheader-allowed-names'];
   const timeout = v['challenge-timeout'];
   return {
@@ -110,7 +112,8 @@ export function parseServeFlags(argv: string[], env: NodeJS.ProcessEnv = process
     logLevel,
     clientCaFile: v['client-ca-file'],
     requestheaderClientCaFile: v['requestheader-client-ca-file'],
-    requestheaderAllowedNames: allowed === undefined ? undefined : allowed.split(',').map((s) => s.trim()).filter((s) => s !== ''),
+    // Empty means "not set" (use the ConfigMap's list), never "any CN": an empty chart value must not widen trust.
+    requestheaderAllowedNames: allowed === undefined || allowed.trim() === '' ? undefined : allowed.split(',').map((s) => s.trim()).filter((s) => s !== ''),
     challengeTimeoutMs: timeout === undefined ? undefined : seconds(COMMAND, 'challenge-timeout', timeout, 45) * 1000,
     shutdownGraceMs: seconds(COMMAND, 'shutdown-grace', v['shutdown-grace'], DEFAULT_SHUTDOWN_GRACE_S) * 1000,
   };

@@ -7,6 +7,9 @@ export interface WatchOptions {
   timeoutMs: number;
 }
 
+/** The nameserver itself is wrong (not slow): polling longer cannot help. */
+class NameserverError extends Error {}
+
 export function describeAnswer(res: TxtResult | undefined): string {
   if (!res) return 'no answer';
   return `${res.rcode}${res.authoritative ? '' : ' (not authoritative)'}, values ${JSON.stringify(res.values)}`;
@@ -23,11 +26,11 @@ export async function waitForTxt(fqdn: string, what: string, ok: (values: string
       lastError = undefined;
       // A server that refuses or fails is misconfigured, not slow: waiting would only hide that.
       if (last.rcode === 'REFUSED' || last.rcode === 'SERVFAIL' || last.rcode === 'NOTIMP') {
-        throw new Error(`nameserver ${opts.nameserver} answered ${last.rcode} for ${fqdn}: is it authoritative for the zone?`);
+        throw new NameserverError(`nameserver ${opts.nameserver} answered ${last.rcode} for ${fqdn}: is it authoritative for the zone?`);
       }
       if (ok(last.values)) return last;
     } catch (err) {
-      if ((err as Error).message.startsWith('nameserver ')) throw err;
+      if (err instanceof NameserverError) throw err;
       lastError = err as Error;
     }
     const elapsed = Date.now() - started;

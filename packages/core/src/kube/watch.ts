@@ -94,6 +94,7 @@ export function watchObject<T extends { resourceVersion: string }>(opts: WatchOb
   const sleep = (ms: number) =>
     new Promise<void>((resolve) => {
       const timer = setTimeout(done, ms);
+      timer.unref(); // the server keeps the process alive, not this loop
       function done() {
         clearTimeout(timer);
         wake = undefined;

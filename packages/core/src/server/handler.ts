@@ -57,13 +57,13 @@ function isJsonContentType(header: string | undefined): boolean {
   return header.split(';')[0]!.trim().toLowerCase() === 'application/json';
 }
 
-type Body = { ok: true; text: string } | { ok: false };
+type Body = { ok: true; text: string } | { ok: false; reason: 'tooLarge' | 'aborted' };
 
 /** Reads at most `limit` bytes; `{ok:false}` as soon as the body is larger (declared or actual). */
 function readBody(req: IncomingMessage, limit: number): Promise<Body> {
   const declared = Number(req.headers['content-length']);
-  if (Number.isFinite(declared) && declared > limit) return Promise.resolve({ ok: false });
-  return new Promise((resolve, reject) => {
+  if (Number.isFinite(declared) && declared > limit) return Promise.resolve({ ok: false, reason: 'tooLarge' });
+  return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let size = 0;
     const onData = (chunk: Buffer) => {
@@ -72,7 +72,7 @@ function readBody(req: IncomingMessage, limit: number): Promise<Body> {
         req.off('data', onData);
         req.off('end', onEnd);
         req.pause();
-        resolve({ ok: false });
+        resolve({ ok: false, reason: 'tooLarge' });
         return;
       }
       chunks.push(chunk);
@@ -80,7 +80,9 @@ function readBody(req: IncomingMessage, limit: number): Promise<Body> {
     const onEnd = () => resolve({ ok: true, text: Buffer.concat(chunks).toString('utf8') });
     req.on('data', onData);
     req.on('end', onEnd);
-    req.on('error', reject);
+    // The client went away mid-body: nothing to answer (no-op if the body was complete).
+    req.once('error', () => resolve({ ok: false, reason: 'aborted' }));
+    req.once('close', () => resolve({ ok: false, reason: 'aborted' }));
   });
 }
 
@@ -127,6 +129,10 @@ export function createRequestHandler(options: HandlerOptions): (req: IncomingMes
       return;
     }
     const body = await readBody(req, options.maxBodyBytes);
+    if (!body.ok && body.reason === 'aborted') {
+      res.destroy();
+      return;
+    }
     if (!body.ok) {
       // The rest of an oversized body is not worth reading: close the connection after answering.
       sendStatus(res, 413, `request body larger than ${options.maxBodyBytes} bytes`, { Connection: 'close' });

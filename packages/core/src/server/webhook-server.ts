@@ -68,8 +68,10 @@ export function createWebhookServer(options: WebhookServerOptions): WebhookServe
     rejectUnauthorized: false,
     minVersion: 'TLSv1.2',
   });
-  server.keepAliveTimeout = 30_000;
-  server.headersTimeout = 30_000;
+  // Longer than the idle timeout of Go HTTP transports such as kube-apiserver's proxy (90 s): the client closes
+  // an idle connection first and never sends a (non-retryable) POST into a socket we are closing.
+  server.keepAliveTimeout = 120_000;
+  server.headersTimeout = 60_000;
   server.requestTimeout = 0; // challenges have their own deadline
 
   const sockets = new Set<Socket>();

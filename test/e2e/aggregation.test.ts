@@ -1,0 +1,158 @@
+/**
+ * Real aggregation (issue 4, item 4): kube-apiserver + etcd, the chart's objects applied server-side, the
+ * webhook started as the chart's Deployment starts it (in a network-namespace test host behind an
+ * Endpoints object), the DNSPod solver talking to the DNSPod emulator. cert-manager's part is played by
+ * plain HTTPS requests with ServiceAccount tokens minted by TokenRequest.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { queryTxt } from '@dns01-webhook/core';
+import { createCA, issueCertificate } from '@dns01-webhook/core/testing';
+import { DEFAULT_SECRET_ID, DEFAULT_SECRET_KEY, startDnspodEmulator, type RunningDnspodEmulator } from '../emulators/dnspod/emulator.js';
+import { startCluster, type Cluster } from './cluster/cluster.js';
+import { httpsJson, installWebhook, type WebhookInstall } from './webhook.js';
+
+const GROUP = 'acme.dns01-e2e.test';
+const CERT_MANAGER_NS = 'cert-manager';
+const CERT_MANAGER_SA = 'cert-manager';
+const CREDENTIALS_SECRET = 'dnspod-credentials';
+const FQDN = '_acme-challenge.example.test.';
+
+let cluster: Cluster;
+let webhook: WebhookInstall;
+let emulator: RunningDnspodEmulator;
+let certManagerToken: string;
+
+function payload(action: 'Present' | 'CleanUp', key: string, resourceNamespace = CERT_MANAGER_NS) {
+  // As cert-manager sends it: no apiVersion/kind, empty uid.
+  return {
+    request: {
+      uid: '',
+      action,
+      type: 'dns-01',
+      dnsName: 'example.test',
+      key,
+      resourceNamespace,
+      resolvedFQDN: FQDN,
+      resolvedZone: 'example.test.',
+      allowAmbientCredentials: false,
+      config: { secretId: DEFAULT_SECRET_ID, secretKeyRef: { name: CREDENTIALS_SECRET, key: 'secretKey' }, endpoint: emulator.url },
+    },
+  };
+}
+
+/** POST /apis/<group>/v1alpha1/dnspod through kube-apiserver, as cert-manager's controller does. */
+function solve(body: unknown, token = certManagerToken) {
+  return httpsJson(`${cluster.server}/apis/${GROUP}/v1alpha1/dnspod`, { ca: cluster.caPem, token, body });
+}
+
+async function txtValues(): Promise<string[]> {
+  return (await queryTxt(FQDN, { server: emulator.dns.address })).values;
+}
+
+beforeAll(async () => {
+  cluster = await startCluster();
+  // On the host's veth address: the webhook inside the test host reaches it there.
+  emulator = await startDnspodEmulator({ host: cluster.host.hostIp, domains: ['example.test'] });
+  await cluster.ensureServiceAccount(CERT_MANAGER_NS, CERT_MANAGER_SA);
+  webhook = await installWebhook(cluster, { groupName: GROUP, set: ['solvers.enabled={dnspod}'] });
+  const secret = (namespace: string) => ({
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { name: CREDENTIALS_SECRET, namespace },
+    stringData: { secretKey: DEFAULT_SECRET_KEY },
+  });
+  await cluster.apply(JSON.stringify({
+    apiVersion: 'v1',
+    kind: 'List',
+    items: [{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'other-team' } }, secret(CERT_MANAGER_NS), secret('other-team')],
+  }));
+  certManagerToken = await cluster.createToken(CERT_MANAGER_NS, CERT_MANAGER_SA);
+}, 240_000);
+
+afterAll(async () => {
+  await emulator?.close();
+  await cluster?.stop();
+});
+
+describe('kube-apiserver aggregation with the chart', () => {
+  it('applies every chart object server-side and the APIService becomes Available', async () => {
+    const kinds = webhook.objects.map((o) => o.kind);
+    expect(kinds).toEqual(expect.arrayContaining(['APIService', 'Deployment', 'Service', 'ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'RoleBinding']));
+    expect(webhook.skipped).toEqual([]);
+    const apiService = JSON.parse(await cluster.kubectl(['get', 'apiservice', `v1alpha1.${GROUP}`, '-o', 'json']));
+    const available = apiService.status.conditions.find((c: { type: string }) => c.type === 'Available');
+    expect(available).toMatchObject({ status: 'True' });
+    // Discovery through the aggregator lists the solver.
+    const resources = JSON.parse(await cluster.kubectl(['get', '--raw', `/apis/${GROUP}/v1alpha1`]));
+    expect(resources.resources.map((r: { name: string }) => r.name)).toContain('dnspod');
+  });
+
+  it('Present through kube-apiserver as cert-manager succeeds and the TXT value is served; CleanUp removes it', async () => {
+    const key = 'e2e-present-key-0123456789abcdef';
+    const present = await solve(payload('Present', key));
+    expect(present.status, present.text).toBe(201);
+    expect(present.body.response).toMatchObject({ success: true });
+    expect(await txtValues()).toContain(key);
+
+    const cleanUp = await solve(payload('CleanUp', key));
+    expect(cleanUp.status, cleanUp.text).toBe(201);
+    expect(cleanUp.body.response).toMatchObject({ success: true });
+    expect(await txtValues()).not.toContain(key);
+  });
+
+  it('refuses a ServiceAccount without the domain-solver binding with 403', async () => {
+    await cluster.ensureServiceAccount('intruder', 'not-cert-manager');
+    const token = await cluster.createToken('intruder', 'not-cert-manager');
+    const res = await solve(payload('Present', 'e2e-intruder-key'), token);
+    expect(res.status, res.text).toBe(403);
+    expect(res.body).toMatchObject({ kind: 'Status', reason: 'Forbidden' });
+    expect(res.body.message).toContain('system:serviceaccount:intruder:not-cert-manager');
+    expect(await txtValues()).not.toContain('e2e-intruder-key');
+  });
+
+  it('answers 401 to a request straight to the webhook without a front-proxy certificate, even with spoofed headers', async () => {
+    const direct = (headers: Record<string, string> = {}) =>
+      httpsJson(`${webhook.directUrl}/apis/${GROUP}/v1alpha1/dnspod`, {
+        ca: webhook.servingCa.certPem,
+        servername: webhook.serverName,
+        body: payload('Present', 'e2e-direct-key'),
+        headers,
+      });
+    const plain = await direct();
+    expect(plain.status, plain.text).toBe(401);
+    const spoofed = await direct({ 'X-Remote-User': `system:serviceaccount:${CERT_MANAGER_NS}:${CERT_MANAGER_SA}`, 'X-Remote-Group': 'system:masters' });
+    expect(spoofed.status, spoofed.text).toBe(401);
+
+    // A client certificate from a CA the webhook does not trust as front proxy is no better.
+    const rogueCa = await createCA('rogue-front-proxy-ca', { validDays: 1 });
+    const rogue = await issueCertificate(rogueCa, { commonName: cluster.frontProxyClientCn, usage: 'client', validDays: 1 });
+    const withRogue = await httpsJson(`${webhook.directUrl}/apis/${GROUP}/v1alpha1/dnspod`, {
+      ca: webhook.servingCa.certPem,
+      servername: webhook.serverName,
+      cert: rogue.certPem,
+      key: rogue.keyPem,
+      body: payload('Present', 'e2e-direct-key'),
+      headers: { 'X-Remote-User': 'system:admin', 'X-Remote-Group': 'system:masters' },
+    }).catch((err: Error) => ({ status: 0, text: err.message }));
+    // Either the TLS handshake refuses the certificate or the server answers 401; never success.
+    expect([0, 401]).toContain(withRogue.status);
+    expect(await txtValues()).not.toContain('e2e-direct-key');
+  });
+
+  it('reads the Secret in resourceNamespace through the chart RBAC, and not one in another namespace', async () => {
+    // Same Secret name and content, other namespace: the chart grants no read there.
+    const res = await solve(payload('Present', 'e2e-other-namespace-key', 'other-team'));
+    expect(res.status, res.text).toBe(201);
+    expect(res.body.response.success).toBe(false);
+    expect(res.body.response.status.message).toMatch(/forbidden/i);
+    expect(res.body.response.status.message).toContain(CREDENTIALS_SECRET);
+    expect(res.body.response.status.message).not.toContain(DEFAULT_SECRET_KEY);
+    expect(await txtValues()).not.toContain('e2e-other-namespace-key');
+
+    // The namespace the chart does grant: the same request succeeds (the Secret is read).
+    const ok = await solve(payload('Present', 'e2e-own-namespace-key'));
+    expect(ok.body.response, ok.text).toMatchObject({ success: true });
+    expect(await txtValues()).toContain('e2e-own-namespace-key');
+    await solve(payload('CleanUp', 'e2e-own-namespace-key'));
+  });
+});

@@ -1,0 +1,160 @@
+package conformance
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	acmetest "github.com/cert-manager/cert-manager/test/acme"
+)
+
+// zone every emulator hosts for the suite.
+const zone = "conformance.test."
+
+// provider says how to start one emulator and how an Issuer would configure our solver for it.
+type provider struct {
+	solver string
+	// emulator flags after `test/emulators/<solver>/main.ts`
+	emulatorArgs []string
+	// config.json for the Issuer, given the emulator's API URL
+	config func(url string) string
+	// Secret manifests applied into the suite's test namespace
+	secrets string
+}
+
+var providers = []provider{
+	{
+		solver:       "dnspod",
+		emulatorArgs: []string{"--zones", strings.TrimSuffix(zone, "."), "--secret-id", "AKIDconformance", "--secret-key", "conformance-secret-key"},
+		// The config shape existing imroc users have, verbatim, plus the endpoint override.
+		config: func(url string) string {
+			return fmt.Sprintf(`{"secretId":"AKIDconformance","secretKeyRef":{"name":"dnspod-secret","key":"secret-key"},"ttl":600,"endpoint":%q}`, url)
+		},
+		secrets: secretManifest("dnspod-secret", "secret-key", "conformance-secret-key"),
+	},
+	{
+		solver:       "route53",
+		emulatorArgs: []string{"--zones", strings.TrimSuffix(zone, "."), "--access-key-id", "AKIACONFORMANCE", "--secret-access-key", "conformance-secret"},
+		config: func(url string) string {
+			return fmt.Sprintf(`{"region":"us-east-1","accessKeyID":"AKIACONFORMANCE","secretAccessKeySecretRef":{"name":"route53-secret","key":"secret-access-key"},"endpoint":%q}`, url)
+		},
+		secrets: secretManifest("route53-secret", "secret-access-key", "conformance-secret"),
+	},
+	{
+		solver:       "cloudflare",
+		emulatorArgs: []string{"--zones", strings.TrimSuffix(zone, "."), "--token", "conformance-token"},
+		config: func(url string) string {
+			return fmt.Sprintf(`{"apiTokenSecretRef":{"name":"cloudflare-token","key":"api-token"},"endpoint":%q}`, url)
+		},
+		secrets: secretManifest("cloudflare-token", "api-token", "conformance-token"),
+	},
+}
+
+func secretManifest(name, key, value string) string {
+	return fmt.Sprintf("apiVersion: v1\nkind: Secret\nmetadata:\n  name: %s\ntype: Opaque\nstringData:\n  %s: %q\n", name, key, value)
+}
+
+func repoRoot(t *testing.T) string {
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return filepath.Clean(filepath.Join(wd, "..", "..", ".."))
+}
+
+type emulatorInfo struct {
+	URL string `json:"url"`
+	DNS struct {
+		Host    string `json:"host"`
+		Port    int    `json:"port"`
+		Address string `json:"address"`
+	} `json:"dns"`
+}
+
+// startEmulator runs the provider emulator as its own process and reads the JSON line it prints when ready.
+func startEmulator(t *testing.T, root string, p provider, log *os.File) emulatorInfo {
+	args := append([]string{"tsx", filepath.Join("test/emulators", p.solver, "main.ts"), "--host", "127.0.0.1", "--port", "0", "--dns-port", "0"}, p.emulatorArgs...)
+	cmd := exec.Command("npx", args...)
+	cmd.Dir = root
+	cmd.Stderr = log
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start %s emulator: %v", p.solver, err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	lines := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			if strings.HasPrefix(strings.TrimSpace(sc.Text()), "{") {
+				lines <- sc.Text()
+				break
+			}
+		}
+		_, _ = bufio.NewReader(out).WriteTo(log)
+	}()
+	select {
+	case line := <-lines:
+		var info emulatorInfo
+		if err := json.Unmarshal([]byte(line), &info); err != nil {
+			t.Fatalf("%s emulator printed %q: %v", p.solver, line, err)
+		}
+		if info.DNS.Address == "" {
+			info.DNS.Address = fmt.Sprintf("%s:%d", info.DNS.Host, info.DNS.Port)
+		}
+		return info
+	case <-time.After(60 * time.Second):
+		t.Fatalf("%s emulator did not start; see %s", p.solver, log.Name())
+	}
+	return emulatorInfo{}
+}
+
+func TestConformance(t *testing.T) {
+	root := repoRoot(t)
+	if _, err := os.Stat(filepath.Join(root, "packages/core/dist/cli/main.js")); err != nil {
+		t.Fatalf("build the webhook first (npm run build): %v", err)
+	}
+	for _, p := range providers {
+		t.Run(p.solver, func(t *testing.T) {
+			work := t.TempDir()
+			logFile, err := os.Create(filepath.Join(os.TempDir(), "dns01-conformance-"+p.solver+".log"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer logFile.Close()
+			emu := startEmulator(t, root, p, logFile)
+			manifests := filepath.Join(work, "testdata")
+			if err := os.MkdirAll(manifests, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(manifests, "config.json"), []byte(p.config(emu.URL)), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(manifests, "secret.yaml"), []byte(p.secrets), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			solver := &forwardingSolver{solverName: p.solver, repoRoot: root, workDir: work, logFile: logFile}
+			fixture := acmetest.NewFixture(solver,
+				acmetest.SetResolvedZone(zone),
+				acmetest.SetResolvedFQDN("_acme-challenge."+p.solver+"."+zone),
+				acmetest.SetAllowAmbientCredentials(false),
+				acmetest.SetManifestPath(manifests),
+				acmetest.SetDNSServer(emu.DNS.Address),
+				acmetest.SetUseAuthoritative(false),
+				acmetest.SetStrict(true),
+				acmetest.SetPollInterval(500*time.Millisecond),
+				acmetest.SetPropagationLimit(60*time.Second),
+			)
+			fixture.RunConformance(t)
+		})
+	}
+}
