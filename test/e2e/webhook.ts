@@ -72,7 +72,7 @@ export async function renderChart(release: string, namespace: string, args: stri
   try {
     ({ stdout } = await exec(binary('helm'), ['template', release, CHART_DIR, '--namespace', namespace, ...args], { maxBuffer: 32 << 20 }));
   } catch (err) {
-    throw new Error(`helm template failed: ${(err as { stderr?: string }).stderr ?? (err as Error).message}`);
+    throw new Error(`helm template failed: ${(err as { stderr?: string }).stderr || (err as Error).message}`);
   }
   return parseAllDocuments(stdout)
     .map((d) => d.toJS() as KubeObject | null)
@@ -194,7 +194,7 @@ export async function installWebhook(cluster: Cluster, options: InstallOptions):
       },
     ],
   }));
-  await cluster.apply(applied.map((o) => JSON.stringify(o)).join('\n---\n'));
+  await cluster.apply(JSON.stringify({ apiVersion: 'v1', kind: 'List', items: applied }));
 
   // The pod's view: the serving Secret mounted at /tls, the ServiceAccount's token as its identity.
   const tlsDir = join(cluster.dir, `${release}-tls`);

@@ -14,7 +14,6 @@ type SdkModule = typeof import('tencentcloud-sdk-nodejs-dnspod');
 type ClientConfig = ConstructorParameters<SdkModule['dnspod']['v20210323']['Client']>[0];
 type HttpProfile = NonNullable<NonNullable<ClientConfig['profile']>['httpProfile']>;
 
-export const API_VERSION = '2021-03-23';
 /** A single call never waits longer than this, so one hung connection still leaves time for a retry. */
 const MAX_CALL_SECONDS = 20;
 

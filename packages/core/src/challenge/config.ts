@@ -1,11 +1,8 @@
 import type { z } from 'zod';
 
-/** `secretKeyRef.name: expected string, received undefined; ttl: too small` — field paths a person can fix. */
+/** `config.secretKeyRef.name: expected string, received undefined; config: unknown key "foo"` — fields a person can fix. */
 export function formatConfigIssues(error: z.ZodError): string {
   return error.issues
-    .map((issue) => {
-      const path = issue.path.length ? issue.path.map(String).join('.') : '(config)';
-      return `config.${path === '(config)' ? '' : path}${path === '(config)' ? '' : ': '}${issue.message}`.replace(/^config\.$/, 'config');
-    })
+    .map((issue) => `${['config', ...issue.path.map(String)].join('.')}: ${issue.message}`)
     .join('; ');
 }

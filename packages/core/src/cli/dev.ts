@@ -44,19 +44,21 @@ const isAddrInUse = (err: unknown) =>
   (err as NodeJS.ErrnoException)?.code === 'EADDRINUSE' || /EADDRINUSE|already in use/.test(String((err as Error)?.message));
 
 /** Tries the requested port; when a default port is taken, falls back to a free one and says so. */
-async function withFallback<T>(what: string, requested: number, isDefault: boolean, log: Logger, start: (port: number) => Promise<T>): Promise<T> {
+async function withFallback<T>(what: string, requested: number, isDefault: boolean, log: Logger, notes: string[], start: (port: number) => Promise<T>): Promise<T> {
   try {
     return await start(requested);
   } catch (err) {
     if (!isDefault || requested === 0 || !isAddrInUse(err)) throw err;
-    log.warn({ port: requested }, `${what} port ${requested} is taken; using a free port instead (pass --${what === 'DNS' ? 'dns-port' : 'port'} to choose)`);
+    const note = `${what} port ${requested} is taken; using a free port instead (pass --${what === 'DNS' ? 'dns-port' : 'port'} to choose)`;
+    log.warn({ port: requested }, note);
+    notes.push(note);
     return start(0);
   }
 }
 
 const shellQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
-export function devInstructions(o: { url: string; group: string; fqdn: string; zone: string; key: string; dnsPort: number }): string {
+export function devInstructions(o: { url: string; group: string; fqdn: string; zone: string; key: string; dnsPort: number; notes?: string[] }): string {
   const endpoint = `${o.url}/apis/${o.group}/v1alpha1/memory`;
   const payload = (action: 'Present' | 'CleanUp') =>
     JSON.stringify({
@@ -82,6 +84,7 @@ export function devInstructions(o: { url: string; group: string; fqdn: string; z
     'dns01-webhook dev mode is ready (authentication OFF, self-signed TLS — never expose this).',
     `  webhook: ${o.url}  (groupName ${o.group}, solver "memory")`,
     `  dns:     ${HOST}:${o.dnsPort}  (authoritative for ${o.zone}, UDP and TCP)`,
+    ...(o.notes ?? []).map((n) => `  note:    ${n}`),
     '',
     'Present a TXT record:',
     `  ${curl('Present')}`,
@@ -119,13 +122,14 @@ export async function runDev(argv: string[]): Promise<number> {
   const registry = new SolverRegistry();
   registry.register(memorySolver(store), 'dev mode');
 
-  const dns: DnsServer = await withFallback('DNS', dnsPort, values['dns-port'] === undefined, log, (p) =>
+  const notes: string[] = [];
+  const dns: DnsServer = await withFallback('DNS', dnsPort, values['dns-port'] === undefined, log, notes, (p) =>
     startDnsServer({ source: store, host: HOST, port: p, ttl: 5 }),
   );
   log.info({ address: dns.address, zone }, 'embedded DNS server listening');
 
   let webhook: ReturnType<typeof createWebhookServer> | undefined;
-  const listening = await withFallback('HTTPS', httpsPort, values.port === undefined, log, async (p) => {
+  const listening = await withFallback('HTTPS', httpsPort, values.port === undefined, log, notes, async (p) => {
     webhook = createWebhookServer({
       groupName: group,
       registry,
@@ -150,7 +154,7 @@ export async function runDev(argv: string[]): Promise<number> {
 
   const fqdn = `_acme-challenge.${zone}`;
   process.stdout.write(
-    devInstructions({ url: `https://${HOST}:${listening.port}`, group, fqdn, zone, key: randomBytes(32).toString('base64url'), dnsPort: dns.port }),
+    devInstructions({ url: `https://${HOST}:${listening.port}`, group, fqdn, zone, key: randomBytes(32).toString('base64url'), dnsPort: dns.port, notes }),
   );
 
   return new Promise<number>((resolve) => {
