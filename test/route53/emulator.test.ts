@@ -135,6 +135,14 @@ describe('ChangeResourceRecordSets', () => {
     expect((await queryTxt('mv.example.test.', { server: emu.dns.address })).values.sort()).toEqual(['k1', 'k2']);
   });
 
+  it('serves at most 8 multivalue answers per DNS query (Route 53 developer guide, multivalue answer routing)', async () => {
+    const ids = Array.from({ length: 10 }, (_, i) => `v${i}`);
+    await batch(ids.map((id) => change('CREATE', txt('many.example.test.', [`"${id}"`], 10, { SetIdentifier: id, MultiValueAnswer: true }))));
+    const answer = await queryTxt('many.example.test.', { server: emu.dns.address });
+    expect(answer.values).toHaveLength(8);
+    expect(answer.values.every((v) => ids.includes(v))).toBe(true);
+  });
+
   it('answers NoSuchHostedZone (404) for an unknown zone', async () => {
     const err = await failure(batch([change('CREATE', txt('x.example.test.', ['"a"']))], 'ZNOSUCHZONE123'));
     expect(err).toMatchObject({ name: 'NoSuchHostedZone', status: 404 });

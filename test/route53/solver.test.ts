@@ -140,6 +140,29 @@ describe('editing the TXT set', () => {
     expect(txtSets().map((s) => s.setIdentifier)).toEqual([other]);
   });
 
+  it('a value longer than 255 characters is written as several quoted strings and resolves to the whole value', async () => {
+    const fqdn = fresh();
+    const key = 'k'.repeat(300);
+    expect(await run(route53Solver, emu, 'Present', fqdn, 'example.test.', key, staticConfig(emu))).toEqual(ok);
+    const set = emu.store.zones.find((z) => z.name === 'example.test.')!.sets.find((s) => s.name === fqdn)!;
+    expect(set.values).toEqual([`"${'k'.repeat(255)}" "${'k'.repeat(45)}"`]);
+    expect((await queryTxt(fqdn, { server: emu.dns.address })).values).toEqual([key]);
+    expect(await run(route53Solver, emu, 'CleanUp', fqdn, 'example.test.', key, staticConfig(emu))).toEqual(ok);
+    expect(storedValues(emu, 'example.test.', fqdn)).toEqual([]);
+  });
+
+  it('refuses to touch weighted TXT sets at the name, saying why', async () => {
+    const fqdn = fresh();
+    await sdk(emu).send(
+      new ChangeResourceRecordSetsCommand({
+        HostedZoneId: emu.zoneId('example.test'),
+        ChangeBatch: { Changes: [{ Action: 'CREATE', ResourceRecordSet: { Name: fqdn, Type: 'TXT', TTL: 60, SetIdentifier: 'w', Weight: 1, ResourceRecords: [{ Value: '"w"' }] } }] },
+      }),
+    );
+    const out = await run(route53Solver, emu, 'Present', fqdn, 'example.test.', randomKey(), staticConfig(emu));
+    expect((out as { message: string }).message).toContain('routing policy other than multivalue answer');
+  });
+
   it('parallel Presents race through compare-and-swap conflicts and all land', async () => {
     const fqdn = fresh();
     const keys = Array.from({ length: 8 }, randomKey);

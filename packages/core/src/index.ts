@@ -1,4 +1,8 @@
-/** Public API of @dns01-webhook/core for solver authors and embedders. */
+/**
+ * Public API of @dns01-webhook/core for solver authors: the contract, helpers, the in-process executor, the
+ * embedded DNS server and the in-memory solver. Kept light on purpose (every solver plugin imports it);
+ * the server, delegated auth and Kubernetes client live in `@dns01-webhook/core/server`.
+ */
 export { z } from 'zod';
 export type {
   ChallengeRequest,
@@ -32,31 +36,3 @@ export { secretSelector } from './solver/schema.js';
 export { mapSecrets, directorySecrets, type SecretMap } from './secrets/static.js';
 export { createLogger, silentLogger } from './observability/logger.js';
 export { Metrics } from './observability/metrics.js';
-export { createCA, issueCertificate, selfSignedServing, type KeyPairPem, type IssueOptions } from './tls/certificates.js';
-export { startDnsServer, queryTxt, querySoa, dnsQuery, type DnsServer, type DnsServerOptions, type QueryOptions, type TxtResult, type SoaResult, type ServableRecordSource } from './dns/index.js';
-export type { DnsRecordSource } from './dns/types.js';
-export { createMemoryStore, memorySolver, type MemoryStore } from './solvers/memory.js';
-export {
-  createWebhookServer,
-  createMetricsServer,
-  DEFAULT_MAX_BODY_BYTES,
-  type WebhookServer,
-  type WebhookServerOptions,
-  type TlsSource,
-  type MetricsServer,
-} from './server/index.js';
-export { watchServingCertificate, staticServingCertificate, type ServingCertificate } from './tls/serving-certificate.js';
-export type { Authenticator, Authorizer, AuthorizationAttributes, ClientCaSource, Decision, UserInfo } from './auth/types.js';
-export { createDelegatingAuth, type DelegatingAuth, type DelegatingAuthOptions, type DelegatingAuthOverrides } from './auth/delegating.js';
-export {
-  createKubeClient,
-  KubeApiError,
-  type KubeClientFacade,
-  type KubeClientOptions,
-  type KubeConfigMap,
-  type KubeSecret,
-  type ServiceAccountToken,
-  type TokenReviewResult,
-  type WatchHandle,
-} from './kube/client.js';
-export { kubeSecrets } from './secrets/kube.js';

@@ -7,12 +7,12 @@ source "$here/lib/common.sh"
 source "$here/lib/k8s-build.sh"
 
 todo=()
-runs "$DNS01_BIN/kube-apiserver" --version || todo+=(kube-apiserver)
+k8s_cmd_current kube-apiserver || todo+=(kube-apiserver)
 # kubectl rides along only when kube-apiserver is built anyway: it shares most packages.
-if [ ${#todo[@]} -gt 0 ] && ! runs "$DNS01_BIN/kubectl" version --client; then todo+=(kubectl); fi
+if [ ${#todo[@]} -gt 0 ] && ! k8s_cmd_current kubectl; then todo+=(kubectl); fi
 [ ${#todo[@]} -eq 0 ] && exit 0
 exec 9>"$DNS01_CACHE/.k8s-build.lock"
 flock 9
-runs "$DNS01_BIN/kube-apiserver" --version && exit 0 # another run built it while we waited
+k8s_cmd_current kube-apiserver && exit 0 # another run built it while we waited
 build_k8s_cmds "${todo[@]}"
-runs "$DNS01_BIN/kube-apiserver" --version || { log "kube-apiserver built but does not run"; exit 1; }
+k8s_cmd_current kube-apiserver || { log "kube-apiserver built but does not run or report v$K8S_VERSION"; exit 1; }

@@ -6,9 +6,9 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 source "$here/lib/common.sh"
 source "$here/lib/k8s-build.sh"
 
-runs "$DNS01_BIN/kubectl" version --client && exit 0
+k8s_cmd_current kubectl && exit 0
 exec 9>"$DNS01_CACHE/.k8s-build.lock"
 flock 9
-runs "$DNS01_BIN/kubectl" version --client && exit 0
+k8s_cmd_current kubectl && exit 0
 build_k8s_cmds kubectl
-runs "$DNS01_BIN/kubectl" version --client || { log "kubectl built but does not run"; exit 1; }
+k8s_cmd_current kubectl || { log "kubectl built but does not run or report v$K8S_VERSION"; exit 1; }

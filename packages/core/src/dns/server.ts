@@ -4,8 +4,7 @@
  * cert-manager checks propagation.
  */
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
-import { createServer, type Server, type Socket } from 'node:net';
-import { isIPv6 } from 'node:net';
+import { createServer, isIPv6, type Server, type Socket } from 'node:net';
 import dnsPacket, { type DecodedPacket, type Packet } from 'dns-packet';
 import { answerQuery, RCODE, type ServableRecordSource } from './answer.js';
 

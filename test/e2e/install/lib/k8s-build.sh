@@ -7,6 +7,16 @@
 
 K8S_VERSION="${K8S_VERSION:-1.37.2}"
 
+# True when $DNS01_BIN/CMD runs and reports K8S_VERSION (a version bump rebuilds).
+k8s_cmd_current() {
+  local out
+  case "$1" in
+    kubectl) out="$("$DNS01_BIN/kubectl" version --client 2>/dev/null)" ;;
+    *) out="$("$DNS01_BIN/$1" --version 2>/dev/null)" ;;
+  esac
+  grep -q "v$K8S_VERSION\b" <<<"$out"
+}
+
 # build_k8s_cmds CMD... : builds each k8s.io/kubernetes/cmd/CMD into $DNS01_BIN/CMD, in one `go build`
 # (the commands share most packages, so building them together is much cheaper than one after the other).
 build_k8s_cmds() {
