@@ -68,6 +68,21 @@ async function allowed(user: string, attributes: Record<string, string>): Promis
 }
 
 describe('chart objects on a real kube-apiserver', () => {
+  it('the apply is strict: an unknown field in a cert-manager Certificate or a Deployment is refused', async () => {
+    const certificate = {
+      apiVersion: 'cert-manager.io/v1',
+      kind: 'Certificate',
+      metadata: { name: 'typo', namespace: 'cert-manager' },
+      spec: { secretName: 'typo', issuerRef: { name: 'ca' }, dnsNamez: ['a.example.com'] },
+    };
+    await expect(cluster.kubectl(['apply', '--server-side', '--dry-run=server', '-f', '-'], { input: JSON.stringify(certificate) }))
+      .rejects.toThrow(/\.spec\.dnsNamez: field not declared in schema/);
+    const deployment = one(parseManifests(await renderChart({ valuesFile: 'defaults', namespace: 'cert-manager', kubeVersion })), 'Deployment');
+    (deployment.spec as Record<string, unknown>).replicaz = 2;
+    await expect(cluster.kubectl(['apply', '--server-side', '--dry-run=server', '-f', '-'], { input: JSON.stringify(deployment) }))
+      .rejects.toThrow(/\.spec\.replicaz: field not declared in schema/);
+  });
+
   it.each(valuesFiles())('%s.yaml: every rendered object is accepted by server-side apply', async (valuesFile) => {
     const { objects, output } = await applyRendered(valuesFile);
     expect(objects.length).toBeGreaterThan(8);
@@ -76,7 +91,8 @@ describe('chart objects on a real kube-apiserver', () => {
     for (const o of objects) {
       const ns = o.metadata.namespace ? ['-n', o.metadata.namespace] : [];
       const [group, version] = o.apiVersion.includes('/') ? o.apiVersion.split('/') : ['', o.apiVersion];
-      const resource = `${o.kind.toLowerCase()}.${version}.${group}`.replace(/\.$/, '');
+      // kubectl names a resource kind.version.group; the core group has no name, so there it is just the kind.
+      const resource = group ? `${o.kind.toLowerCase()}.${version}.${group}` : o.kind.toLowerCase();
       const stored = JSON.parse(await cluster.kubectl(['get', resource, o.metadata.name, ...ns, '-o', 'json'])) as K8sObject;
       expect(stored.metadata.name).toBe(o.metadata.name);
     }

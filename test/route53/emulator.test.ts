@@ -11,7 +11,7 @@ import {
   ListResourceRecordSetsCommand,
   type Change,
 } from '@aws-sdk/client-route-53';
-import { queryTxt } from '@dns01-webhook/core';
+import { queryTxt } from '@dns01-webhook/core/conformance';
 import { startRoute53Emulator, type RunningRoute53Emulator } from '../emulators/route53/emulator.js';
 import { sdk } from './helpers.js';
 

@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ChangeResourceRecordSetsCommand } from '@aws-sdk/client-route-53';
-import { queryTxt } from '@dns01-webhook/core';
+import { queryTxt } from '@dns01-webhook/core/conformance';
 import { randomKey } from '@dns01-webhook/core/conformance';
 import route53Solver, { clearZoneCache } from '@dns01-webhook/solver-route53';
 import { startRoute53Emulator, type RunningRoute53Emulator } from '../emulators/route53/emulator.js';
@@ -122,11 +122,12 @@ describe('editing the TXT set', () => {
     const ours = randomKey();
     expect(await run(route53Solver, emu, 'Present', fqdn, 'example.test.', ours, staticConfig(emu))).toEqual(ok);
     const txtSets = () => emu.store.zones.find((z) => z.id === zoneId)!.sets.filter((s) => s.name === fqdn && s.type === 'TXT');
-    expect(txtSets().map((s) => [s.setIdentifier, s.multiValueAnswer, s.ttl, s.values])).toEqual(
+    const bySetId = (a: unknown[], b: unknown[]) => (String(a[0]) < String(b[0]) ? -1 : 1);
+    expect(txtSets().map((s) => [s.setIdentifier, s.multiValueAnswer, s.ttl, s.values]).sort(bySetId)).toEqual(
       [
         [builtIn, true, 10, [`"${builtIn}"`]],
         [ours, true, 10, [`"${ours}"`]],
-      ].sort((a, b) => String(a[0]).localeCompare(String(b[0]))),
+      ].sort(bySetId),
     );
     expect((await queryTxt(fqdn, { server: emu.dns.address })).values.sort()).toEqual([builtIn, ours].sort());
     expect(await run(route53Solver, emu, 'CleanUp', fqdn, 'example.test.', ours, staticConfig(emu))).toEqual(ok);

@@ -1,8 +1,5 @@
 /** `@dns01-webhook/core/server`: the aggregated API server, delegated auth, Kubernetes client and TLS helpers, for embedders. */
 export { createCA, issueCertificate, selfSignedServing, type KeyPairPem, type IssueOptions } from './tls/certificates.js';
-export { startDnsServer, queryTxt, querySoa, dnsQuery, type DnsServer, type DnsServerOptions, type QueryOptions, type TxtResult, type SoaResult, type ServableRecordSource } from './dns/index.js';
-export type { DnsRecordSource } from './dns/types.js';
-export { createMemoryStore, memorySolver, type MemoryStore } from './solvers/memory.js';
 export {
   createWebhookServer,
   createMetricsServer,

@@ -17,6 +17,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { parseAllDocuments } from 'yaml';
 import { createTestHost, type TestHost } from './netns.js';
 import { generateClusterPki, FRONT_PROXY_CLIENT_CN, type ClusterPki } from './pki.js';
 import { freePort, spawnManaged, waitUntil, type ManagedProcess } from './processes.js';
@@ -64,8 +65,12 @@ export interface Cluster {
   logs: { etcd: string; kubeApiserver: string };
   /** Runs kubectl against the cluster; resolves stdout, rejects with stderr in the message. */
   kubectl(args: string[], options?: KubectlOptions): Promise<string>;
-  /** `kubectl apply --server-side` of YAML/JSON text (documents separated by `---`). */
-  apply(manifest: string, options?: KubectlOptions): Promise<string>;
+  /**
+   * `kubectl apply --server-side --force-conflicts` of objects, or of YAML/JSON text (documents separated by
+   * `---`; JSON documents are wrapped into a List first, since kubectl reads a stream that starts with `{` as
+   * one JSON value).
+   */
+  apply(manifest: string | object[], options?: KubectlOptions): Promise<string>;
   /** Creates the namespace and ServiceAccount when missing (no controller makes default SAs here). */
   ensureServiceAccount(namespace: string, name: string): Promise<void>;
   /** Mints a ServiceAccount token with TokenRequest (audience: the API server). */
@@ -131,6 +136,14 @@ function kubeconfigJson(server: string, caPem: string, user: Record<string, stri
     contexts: [{ name: 'e2e', context: { cluster: 'e2e', user: 'e2e' } }],
     'current-context': 'e2e',
   }, null, 2);
+}
+
+function manifestText(manifest: string | object[]): string {
+  const list = (items: unknown[]) => JSON.stringify({ apiVersion: 'v1', kind: 'List', items });
+  if (Array.isArray(manifest)) return list(manifest);
+  if (!manifest.trimStart().startsWith('{')) return manifest;
+  const docs = parseAllDocuments(manifest).map((d) => d.toJS() as unknown).filter((o) => o !== null && typeof o === 'object');
+  return docs.length === 1 ? manifest : list(docs);
 }
 
 /** The cleanup the watchdog runs if this process dies first: a bash script, rewritten as processes start. */
@@ -291,7 +304,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       versions,
       logs,
       kubectl,
-      apply: (manifest, o) => kubectl(['apply', '--server-side', '--force-conflicts', '-f', '-'], { ...o, input: manifest }),
+      apply: (manifest, o) => kubectl(['apply', '--server-side', '--force-conflicts', '-f', '-'], { ...o, input: manifestText(manifest) }),
       ensureServiceAccount,
       async createToken(namespace, serviceAccount, durationSeconds = 3600) {
         const out = await kubectl(['create', 'token', serviceAccount, '-n', namespace, `--duration=${durationSeconds}s`]);

@@ -33,7 +33,13 @@ export function overrideHosts(netns: string, ip: string, names: string[]): Hosts
   }
   const file = join(dir, 'hosts');
   writeFileSync(file, `${base.trimEnd()}\n# dns01-webhook e2e: provider API → emulator\n${ip} ${names.join(' ')}\n`);
-  return { file, remove: () => rmSync(dir, { recursive: true, force: true }) };
+  const remove = () => {
+    process.off('exit', remove);
+    rmSync(dir, { recursive: true, force: true });
+  };
+  // A crashed run must not leave the override for the next process that gets this namespace's slot.
+  process.once('exit', remove);
+  return { file, remove };
 }
 
 export interface TlsFront {

@@ -105,6 +105,7 @@ export async function startPebble(options: PebbleOptions): Promise<RunningPebble
 
   const env: NodeJS.ProcessEnv = { ...process.env, ...PEBBLE_ENV, ...options.env };
   delete env.PEBBLE_VA_ALWAYS_VALID;
+  // -strict: Pebble's upcoming breaking changes on, so the client's side of the protocol is checked as tightly as it can be.
   const proc = spawnManaged('pebble', binary('pebble'), ['-config', configFile, '-dnsserver', options.dnsServer, '-strict'], {
     logFile: join(dir, 'pebble.log'),
     env,
