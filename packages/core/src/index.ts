@@ -13,6 +13,7 @@ export type {
   RecordTarget,
   SecretReader,
   SecretSelector,
+  ServiceAccountTokenSource,
   Solver,
   SolverContext,
   SolverModule,

@@ -85,6 +85,33 @@ describe('executeChallenge', () => {
     expect(outcome).toEqual({ success: false, message: expect.stringMatching(/stuck: Present .* did not finish within/) });
   });
 
+  it('binds ServiceAccount tokens to resourceNamespace, and gives none when the host has no cluster access', async () => {
+    const asked: string[] = [];
+    const tokenUser = defineSolver({
+      name: 'token-user',
+      config: z.object({}),
+      async present(_r, ctx) {
+        if (!ctx.serviceAccountTokens) throw new SolverError('no token source');
+        await ctx.serviceAccountTokens.createToken('sa-1', { audiences: ['sts.amazonaws.com'] });
+      },
+      async cleanUp() {},
+    });
+    const withTokens = await executeChallenge(tokenUser, req({}, 'team-b'), {
+      secretsFor: secrets,
+      log: capture().log,
+      serviceAccountTokensFor: (ns) => ({
+        async createToken(sa) {
+          asked.push(`${ns}/${sa}`);
+          return { token: 't' };
+        },
+      }),
+    });
+    expect(withTokens).toEqual({ success: true });
+    expect(asked).toEqual(['team-b/sa-1']);
+    const without = await executeChallenge(tokenUser, req({}), { secretsFor: secrets, log: capture().log });
+    expect(without).toEqual({ success: false, message: expect.stringContaining('no token source') });
+  });
+
   it('counts challenges and provider calls in metrics', async () => {
     const metrics = new Metrics();
     const tracked = defineSolver({

@@ -10,14 +10,8 @@ import { createStsClient, type Credentials } from './client.js';
 import { DEFAULT_AUDIENCE, DEFAULT_REGION, type Route53Config } from './config.js';
 import { toSolverError } from './errors.js';
 
-/**
- * What the solver needs from Kubernetes for `serviceAccountRef`: a short-lived token for a ServiceAccount
- * in the request's namespace (TokenRequest). The core provides it on the context as `serviceAccountTokens`
- * (bound to `resourceNamespace`, like `secrets`); without it serviceAccountRef fails with a clear message.
- */
-export interface ServiceAccountTokenSource {
-  createToken(serviceAccount: string, options: { audiences: string[]; expirationSeconds?: number }): Promise<{ token: string }>;
-}
+/** `serviceAccountRef` uses the core's TokenRequest source (`ctx.serviceAccountTokens`, bound to resourceNamespace). */
+export type { ServiceAccountTokenSource } from '@dns01-webhook/core';
 
 export interface ResolvedCredentials {
   credentials?: Credentials;
@@ -26,7 +20,7 @@ export interface ResolvedCredentials {
   ambient: boolean;
 }
 
-type Ctx = SolverContext<Route53Config> & { serviceAccountTokens?: ServiceAccountTokenSource };
+type Ctx = SolverContext<Route53Config>;
 
 const sessionName = () => `dns01-webhook-${Date.now()}`;
 

@@ -4,7 +4,15 @@
  * on, with every secret value the solver read redacted. Used by the HTTP server, the CLI and the
  * conformance kit alike, so all three behave the same.
  */
-import type { ChallengeRequest, Logger, SecretReader, SecretSelector, Solver, SolverContext } from '../solver/contract.js';
+import type {
+  ChallengeRequest,
+  Logger,
+  SecretReader,
+  SecretSelector,
+  ServiceAccountTokenSource,
+  Solver,
+  SolverContext,
+} from '../solver/contract.js';
 import { ConfigError, DeadlineError } from '../solver/errors.js';
 import type { Metrics } from '../observability/metrics.js';
 import { formatConfigIssues } from './config.js';
@@ -17,6 +25,8 @@ export type ChallengeOutcome = { success: true } | { success: false; message: st
 export interface ExecuteOptions {
   /** Secrets reader bound to a namespace (the core only ever passes `request.resourceNamespace`). */
   secretsFor: (namespace: string) => SecretReader;
+  /** ServiceAccount tokens bound to a namespace (the core only ever passes `request.resourceNamespace`). */
+  serviceAccountTokensFor?: (namespace: string) => ServiceAccountTokenSource;
   log: Logger;
   metrics?: Metrics;
   timeoutMs?: number;
@@ -80,6 +90,9 @@ export async function executeChallenge(
 
   const ctxBase = {
     secrets: recordingReader(options.secretsFor(request.resourceNamespace), seen),
+    ...(options.serviceAccountTokensFor
+      ? { serviceAccountTokens: options.serviceAccountTokensFor(request.resourceNamespace) }
+      : {}),
     allowAmbientCredentials: request.allowAmbientCredentials === true,
     log,
     signal,

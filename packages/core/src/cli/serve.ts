@@ -173,6 +173,9 @@ export async function runServe(argv: string[]): Promise<void> {
     groupName: config.groupName,
     registry,
     secretsFor: kubeSecrets(kube),
+    serviceAccountTokensFor: (namespace) => ({
+      createToken: (serviceAccount, options) => kube.createServiceAccountToken(namespace, serviceAccount, options),
+    }),
     log,
     metrics,
     auth: {

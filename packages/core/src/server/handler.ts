@@ -8,7 +8,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Authenticator, AuthorizationAttributes, Authorizer, UserInfo } from '../auth/types.js';
 import { executeChallenge } from '../challenge/execute.js';
 import type { Metrics } from '../observability/metrics.js';
-import type { Logger, SecretReader } from '../solver/contract.js';
+import type { Logger, SecretReader, ServiceAccountTokenSource } from '../solver/contract.js';
 import type { SolverRegistry } from '../solver/registry.js';
 import { API_VERSION, apiGroup, apiGroupList, apiResourceList } from './discovery.js';
 import { challengeResponse, parseChallengePayload } from './payload.js';
@@ -19,6 +19,7 @@ export interface HandlerOptions {
   groupName: string;
   registry: SolverRegistry;
   secretsFor: (namespace: string) => SecretReader;
+  serviceAccountTokensFor?: (namespace: string) => ServiceAccountTokenSource;
   log: Logger;
   metrics: Metrics;
   auth?: { authenticator: Authenticator; authorizer: Authorizer } | undefined;
@@ -154,6 +155,7 @@ export function createRequestHandler(options: HandlerOptions): (req: IncomingMes
     try {
       const outcome = await executeChallenge(solver, parsed.request, {
         secretsFor: options.secretsFor,
+        serviceAccountTokensFor: options.serviceAccountTokensFor,
         log,
         metrics,
         timeoutMs: options.challengeTimeoutMs,

@@ -9,7 +9,7 @@ import type { Socket } from 'node:net';
 import type { SecureContextOptions } from 'node:tls';
 import type { Authenticator, Authorizer, ClientCaSource } from '../auth/types.js';
 import type { Metrics } from '../observability/metrics.js';
-import type { Logger, SecretReader } from '../solver/contract.js';
+import type { Logger, SecretReader, ServiceAccountTokenSource } from '../solver/contract.js';
 import type { SolverRegistry } from '../solver/registry.js';
 import { selfSignedServing, type KeyPairPem } from '../tls/certificates.js';
 import { staticServingCertificate, watchServingCertificate, type ServingCertificate } from '../tls/serving-certificate.js';
@@ -27,6 +27,7 @@ export interface WebhookServerOptions {
   groupName: string;
   registry: SolverRegistry;
   secretsFor: (namespace: string) => SecretReader;
+  serviceAccountTokensFor?: (namespace: string) => ServiceAccountTokenSource;
   log: Logger;
   metrics: Metrics;
   /** Delegated authn/authz. Undefined turns authentication OFF (dev mode only; logged loudly). */
@@ -86,6 +87,7 @@ export function createWebhookServer(options: WebhookServerOptions): WebhookServe
     groupName: options.groupName,
     registry: options.registry,
     secretsFor: options.secretsFor,
+    serviceAccountTokensFor: options.serviceAccountTokensFor,
     log,
     metrics: options.metrics,
     auth,

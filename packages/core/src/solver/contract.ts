@@ -59,6 +59,14 @@ export interface SecretReader {
   get(selector: SecretSelector): Promise<string>;
 }
 
+/**
+ * Short-lived ServiceAccount tokens (TokenRequest) for a ServiceAccount in the request's namespace, e.g. for
+ * AssumeRoleWithWebIdentity. Bound to `resourceNamespace` like `secrets`; absent where no cluster is reachable.
+ */
+export interface ServiceAccountTokenSource {
+  createToken(serviceAccount: string, options: { audiences: string[]; expirationSeconds?: number }): Promise<{ token: string }>;
+}
+
 /** Minimal structured logger (pino-compatible subset). Never log secret values. */
 export interface Logger {
   debug(obj: object, msg?: string): void;
@@ -73,6 +81,8 @@ export interface SolverContext<Config> {
   /** The request's `config`, parsed by the solver's `config` schema. */
   config: Config;
   secrets: SecretReader;
+  /** Present when the webhook runs with Kubernetes access (the server, the CLI with --kubeconfig). */
+  serviceAccountTokens?: ServiceAccountTokenSource;
   allowAmbientCredentials: boolean;
   log: Logger;
   /** Aborts when the challenge's deadline passes (well inside kube-apiserver's 60 s). */
