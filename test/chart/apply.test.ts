@@ -11,7 +11,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { startCluster, type Cluster } from '../e2e/cluster/cluster.js';
-import { chartDir, ensureHelm, helm, one, parseManifests, renderChart, repoRoot, valuesFiles, type K8sObject } from './helm.js';
+import { chartDir, ensureE2eTools, helm, one, parseManifests, renderChart, repoRoot, valuesFiles, type K8sObject } from './helm.js';
 
 const run = promisify(execFile);
 const FIELD_MANAGER = 'dns01-chart-test';
@@ -23,7 +23,7 @@ let kubeVersion: string;
 const EXTRA_NAMESPACES = ['cert-manager', 'team-a', 'team-b', 'monitoring'];
 
 beforeAll(async () => {
-  await ensureHelm();
+  await ensureE2eTools();
   cluster = await startCluster();
   // "Kubernetes v1.37.2" → "1.37.2": render for the server we apply to.
   kubeVersion = cluster.versions.kubeApiserver.replace(/^Kubernetes v/, '');

@@ -34,6 +34,11 @@ export async function ensureHelm(): Promise<void> {
   await run('bash', [join(repoRoot, 'test/e2e/install/helm.sh')], { timeout: 15 * 60_000 });
 }
 
+/** Everything the e2e cluster needs (etcd, kube-apiserver, kubectl, helm, ...): cached, fast when present. */
+export async function ensureE2eTools(): Promise<void> {
+  await run('bash', [join(repoRoot, 'test/e2e/install/all.sh')], { timeout: 15 * 60_000 });
+}
+
 export interface HelmResult {
   code: number;
   stdout: string;

@@ -14,7 +14,7 @@ import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startCluster, type Cluster } from '../e2e/cluster/cluster.js';
 import { freePort, spawnManaged, waitUntil, type ManagedProcess } from '../e2e/cluster/processes.js';
-import { ensureHelm, one, parseManifests, renderChart, repoRoot } from './helm.js';
+import { ensureE2eTools, one, parseManifests, renderChart, repoRoot } from './helm.js';
 import { applyCopy, copySteps, parseDockerfile, runCommands, stage } from './dockerfile.js';
 
 const run = promisify(execFile);
@@ -75,6 +75,11 @@ async function buildRuntimeTree(): Promise<string> {
   expect(existsSync(join(depsRoot, WORKDIR, 'node_modules/vitest'))).toBe(false);
   expect(existsSync(join(depsRoot, WORKDIR, 'node_modules/typescript'))).toBe(false);
   expect(existsSync(join(depsRoot, WORKDIR, 'node_modules/acme-client'))).toBe(false); // test workspace stays out
+  // The runtime stage copies only the root node_modules: a version conflict that npm resolves by nesting under
+  // packages/<name>/node_modules would be lost in the image.
+  for (const pkg of ['core', 'solver-dnspod', 'solver-route53', 'solver-cloudflare']) {
+    expect(existsSync(join(depsRoot, WORKDIR, 'packages', pkg, 'node_modules')), `packages/${pkg}/node_modules must be copied by the Dockerfile`).toBe(false);
+  }
 
   const runtimeRoot = tempRoot('runtime');
   for (const step of copySteps(stage(stages, 'runtime'))) {
@@ -138,7 +143,7 @@ describe('Dockerfile', () => {
 
   it("the runtime tree starts `serve` with the chart's args as uid 65532 against a real kube-apiserver: HTTPS /healthz, /readyz and /metrics answer", async () => {
     const app = await runtimeApp();
-    await ensureHelm();
+    await ensureE2eTools();
     cluster = await startCluster();
     // What the pod has: the serving certificate mounted from a Secret and a kubeconfig (in the pod: in-cluster).
     const files = tempRoot('pod');

@@ -31,28 +31,28 @@ type provider struct {
 var providers = []provider{
 	{
 		solver:       "dnspod",
-		emulatorArgs: []string{"--zones", strings.TrimSuffix(zone, "."), "--secret-id", "AKIDconformance", "--secret-key", "conformance-secret-key"},
+		emulatorArgs: []string{"--zones", strings.TrimSuffix(zone, "."), "--secret-id", "AKIDconformance000000000000000000000", "--secret-key", "conformance-secret-key"},
 		// The config shape existing imroc users have, verbatim, plus the endpoint override.
 		config: func(url string) string {
-			return fmt.Sprintf(`{"secretId":"AKIDconformance","secretKeyRef":{"name":"dnspod-secret","key":"secret-key"},"ttl":600,"endpoint":%q}`, url)
+			return fmt.Sprintf(`{"secretId":"AKIDconformance000000000000000000000","secretKeyRef":{"name":"dnspod-secret","key":"secret-key"},"ttl":600,"endpoint":%q}`, url)
 		},
 		secrets: secretManifest("dnspod-secret", "secret-key", "conformance-secret-key"),
 	},
 	{
 		solver:       "route53",
-		emulatorArgs: []string{"--zones", strings.TrimSuffix(zone, "."), "--access-key-id", "AKIACONFORMANCE", "--secret-access-key", "conformance-secret"},
+		emulatorArgs: []string{"--zones", strings.TrimSuffix(zone, "."), "--access-key-id", "AKIACONFORMANCE00001", "--secret-access-key", "conformance-secret"},
 		config: func(url string) string {
-			return fmt.Sprintf(`{"region":"us-east-1","accessKeyID":"AKIACONFORMANCE","secretAccessKeySecretRef":{"name":"route53-secret","key":"secret-access-key"},"endpoint":%q}`, url)
+			return fmt.Sprintf(`{"region":"us-east-1","accessKeyID":"AKIACONFORMANCE00001","secretAccessKeySecretRef":{"name":"route53-secret","key":"secret-access-key"},"endpoint":%q}`, url)
 		},
 		secrets: secretManifest("route53-secret", "secret-access-key", "conformance-secret"),
 	},
 	{
 		solver:       "cloudflare",
-		emulatorArgs: []string{"--zones", strings.TrimSuffix(zone, "."), "--token", "conformance-token"},
+		emulatorArgs: []string{"--zones", strings.TrimSuffix(zone, "."), "--token", "conformance-token-0000000000000000000000"},
 		config: func(url string) string {
 			return fmt.Sprintf(`{"apiTokenSecretRef":{"name":"cloudflare-token","key":"api-token"},"endpoint":%q}`, url)
 		},
-		secrets: secretManifest("cloudflare-token", "api-token", "conformance-token"),
+		secrets: secretManifest("cloudflare-token", "api-token", "conformance-token-0000000000000000000000"),
 	},
 }
 
@@ -68,13 +68,10 @@ func repoRoot(t *testing.T) string {
 	return filepath.Clean(filepath.Join(wd, "..", "..", ".."))
 }
 
+// emulatorInfo is the JSON line every emulator's main.ts prints when ready.
 type emulatorInfo struct {
 	URL string `json:"url"`
-	DNS struct {
-		Host    string `json:"host"`
-		Port    int    `json:"port"`
-		Address string `json:"address"`
-	} `json:"dns"`
+	DNS string `json:"dns"` // host:port of its authoritative DNS server
 }
 
 // startEmulator runs the provider emulator as its own process and reads the JSON line it prints when ready.
@@ -107,9 +104,6 @@ func startEmulator(t *testing.T, root string, p provider, log *os.File) emulator
 		var info emulatorInfo
 		if err := json.Unmarshal([]byte(line), &info); err != nil {
 			t.Fatalf("%s emulator printed %q: %v", p.solver, line, err)
-		}
-		if info.DNS.Address == "" {
-			info.DNS.Address = fmt.Sprintf("%s:%d", info.DNS.Host, info.DNS.Port)
 		}
 		return info
 	case <-time.After(60 * time.Second):
@@ -148,7 +142,7 @@ func TestConformance(t *testing.T) {
 				acmetest.SetResolvedFQDN("_acme-challenge."+p.solver+"."+zone),
 				acmetest.SetAllowAmbientCredentials(false),
 				acmetest.SetManifestPath(manifests),
-				acmetest.SetDNSServer(emu.DNS.Address),
+				acmetest.SetDNSServer(emu.DNS),
 				acmetest.SetUseAuthoritative(false),
 				acmetest.SetStrict(true),
 				acmetest.SetPollInterval(500*time.Millisecond),
