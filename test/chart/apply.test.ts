@@ -153,7 +153,7 @@ describe('chart objects on a real kube-apiserver', () => {
   });
 
   it("the docs' ClusterIssuer and Secret examples are valid for cert-manager's real ClusterIssuer schema", async () => {
-    const docs = ['charts/dns01-webhook/README.md', 'charts/dns01-webhook/MIGRATION.md'];
+    const docs = ['README.md', 'charts/dns01-webhook/README.md', 'charts/dns01-webhook/MIGRATION.md'];
     const manifests: K8sObject[] = [];
     for (const doc of docs) {
       const text = readFileSync(join(repoRoot, doc), 'utf8');
@@ -165,8 +165,8 @@ describe('chart objects on a real kube-apiserver', () => {
       }
     }
     const issuers = manifests.filter((o) => o.kind === 'ClusterIssuer');
-    // One per solver in the README, plus the migration page's.
-    expect(issuers.length).toBeGreaterThanOrEqual(4);
+    // One per solver in each README, plus the migration page's.
+    expect(issuers.length).toBeGreaterThanOrEqual(7);
     for (const o of manifests) {
       if (o.kind === 'Secret' && !o.metadata.namespace) o.metadata.namespace = 'cert-manager';
       const out = await cluster.kubectl(['apply', '--server-side', '--dry-run=server', `--field-manager=${FIELD_MANAGER}`, '-f', '-'], {
