@@ -59,11 +59,14 @@ describe('cloudflare solver: faults', () => {
 
   it('a zone lookup slower than the deadline: clear failure on time, nothing written', async () => {
     const name = fresh();
-    emu.control.inject({ kind: 'delay', action: 'GET zones', delayMs: 3000 });
+    // Every zone lookup is slow (a single fault could be taken by a straggler from an earlier test).
+    emu.control.inject({ kind: 'delay', action: 'GET zones', delayMs: 2000, times: 20 });
     const started = Date.now();
     const out = await run('Present', `${name}.`, 'slow', tokenConfig(emu), { timeoutMs: 1000 });
     expect(Date.now() - started).toBeLessThan(2000);
     expect(out).toEqual({ success: false, message: expect.stringMatching(/^cloudflare: Present _acme-challenge\.\S+ failed: .*(did not finish within 1 s|did not answer within)/) });
+    // Once the slow lookups have answered, the abandoned Present still must not write anything.
+    await new Promise((r) => setTimeout(r, 2500));
     expect(storedAt(emu, name)).toEqual([]);
     expect(emu.control.calls('POST dns_records')).toBe(0);
   });
