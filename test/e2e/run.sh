@@ -11,3 +11,8 @@ export PATH="$bin:$PATH"
 echo "[e2e] tools: $(kube-apiserver --version), $(etcd --version | head -1), kubectl $(kubectl version --client -o json | sed -n 's/.*"gitVersion": "\(.*\)".*/\1/p' | head -1), helm $(helm version --short) (installed/checked in $((SECONDS - t0)) s)"
 cd "$root"
 npx vitest run --config test/e2e/vitest.config.ts "$@"
+# cert-manager's own conformance suite (Go), unless a file filter asked for something narrower.
+if [ $# -eq 0 ]; then
+  DNS01_BIN="$bin" bash test/e2e/conformance/run.sh
+fi
+echo "[e2e] tier finished in $((SECONDS - t0)) s"

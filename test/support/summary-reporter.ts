@@ -10,16 +10,16 @@ export default class SummaryReporter implements Reporter {
     let failed = 0;
     let skipped = 0;
     for (const mod of testModules) {
-      let moduleHasTests = false;
+      let failedHere = 0;
       for (const test of mod.children.allTests()) {
-        moduleHasTests = true;
         const state = test.result().state;
         if (state === 'passed') passed++;
-        else if (state === 'failed') failed++;
+        else if (state === 'failed') failedHere++;
         else skipped++;
       }
-      // A file that failed to load (syntax error, missing import) has no tests but must count as a failure.
-      if (!moduleHasTests && mod.state() === 'failed') failed++;
+      // A file that failed to load, or whose beforeAll/afterAll threw, fails without a failed test in it.
+      if (failedHere === 0 && mod.state() === 'failed') failedHere = 1;
+      failed += failedHere;
     }
     failed += unhandledErrors.length;
     process.stdout.write(`\ntests: ${passed} passed, ${failed} failed, ${skipped} skipped\n`);

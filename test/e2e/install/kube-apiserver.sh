@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs kube-apiserver (and kubectl, built in the same pass) into $DNS01_BIN from the Go module proxy.
-# Idempotent: does nothing when the cached binary answers --version. Version: K8S_VERSION (lib/k8s-build.sh).
+# Idempotent: does nothing when the cached binary runs and reports K8S_VERSION (default in lib/k8s-build.sh).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 source "$here/lib/common.sh"
