@@ -7,21 +7,14 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Authenticator, AuthorizationAttributes, Authorizer, UserInfo } from '../auth/types.js';
 import { executeChallenge } from '../challenge/execute.js';
-import type { Metrics } from '../observability/metrics.js';
-import type { Logger, SecretReader, ServiceAccountTokenSource } from '../solver/contract.js';
-import type { SolverRegistry } from '../solver/registry.js';
 import { API_VERSION, apiGroup, apiGroupList, apiResourceList } from './discovery.js';
 import { challengeResponse, parseChallengePayload } from './payload.js';
 import { pathClass, routeOf, type Route } from './routes.js';
 import { sendJson, sendStatus } from './status.js';
+import type { WebhookServerOptions } from './webhook-server.js';
 
-export interface HandlerOptions {
-  groupName: string;
-  registry: SolverRegistry;
-  secretsFor: (namespace: string) => SecretReader;
-  serviceAccountTokensFor?: (namespace: string) => ServiceAccountTokenSource;
-  log: Logger;
-  metrics: Metrics;
+export interface HandlerOptions
+  extends Pick<WebhookServerOptions, 'groupName' | 'registry' | 'secretsFor' | 'serviceAccountTokensFor' | 'log' | 'metrics'> {
   auth?: { authenticator: Authenticator; authorizer: Authorizer } | undefined;
   challengeTimeoutMs?: number | undefined;
   maxBodyBytes: number;
