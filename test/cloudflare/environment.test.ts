@@ -1,64 +1,23 @@
 /**
- * The client is built from explicit options only: CLOUDFLARE_* and http(s)_proxy in the process environment
- * change nothing, and a proxy is used only when config.proxyURL names one.
+ * The client is built from explicit options only: CLOUDFLARE_* never count, and http(s)_proxy from the
+ * process environment only when the challenge allows ambient settings; config.proxyURL always wins.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createServer, request as httpRequest, type Server } from 'node:http';
-import { connect, type AddressInfo, type Socket } from 'node:net';
 import Cloudflare from 'cloudflare';
 import type { CloudflareEmulator } from '../emulators/cloudflare/emulator.js';
+import { startForwardProxy } from '../support/forward-proxy.js';
 import { EMAIL, GLOBAL_KEY, TOKEN_ALL, ZONE, keyConfig, run, startEmulator, storedAt, tokenConfig } from './fixtures.js';
-
-/** A forward proxy (CONNECT tunnels and absolute-form requests) that counts what it carried. */
-async function startProxy() {
-  const seen: string[] = [];
-  const sockets = new Set<Socket>();
-  const server: Server = createServer((req, res) => {
-    seen.push(`${req.method} ${req.url}`);
-    const target = new URL(req.url!);
-    const upstream = httpRequest(target, { method: req.method, headers: req.headers }, (up) => {
-      res.writeHead(up.statusCode ?? 502, up.headers);
-      up.pipe(res);
-    });
-    upstream.on('error', () => res.destroy());
-    req.pipe(upstream);
-  });
-  server.on('connect', (req, client: Socket) => {
-    seen.push(`CONNECT ${req.url}`);
-    const [host, port] = req.url!.split(':');
-    const upstream = connect(Number(port), host!, () => {
-      client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
-      upstream.pipe(client);
-      client.pipe(upstream);
-    });
-    for (const s of [upstream, client]) {
-      sockets.add(s);
-      s.on('error', () => s.destroy());
-      s.on('close', () => sockets.delete(s));
-    }
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    seen,
-    async close() {
-      for (const s of sockets) s.destroy();
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
-}
 
 let emu: CloudflareEmulator;
 let decoy: CloudflareEmulator;
-let proxy: Awaited<ReturnType<typeof startProxy>>;
+let proxy: Awaited<ReturnType<typeof startForwardProxy>>;
 const ENV_NAMES = ['CLOUDFLARE_API_TOKEN', 'CLOUDFLARE_API_KEY', 'CLOUDFLARE_EMAIL', 'CLOUDFLARE_BASE_URL', 'CLOUDFLARE_CUSTOM_HEADERS', 'CLOUDFLARE_LOG', 'http_proxy', 'HTTP_PROXY', 'https_proxy', 'HTTPS_PROXY', 'NO_PROXY', 'no_proxy'];
 const saved: Record<string, string | undefined> = {};
 
 beforeAll(async () => {
   emu = await startEmulator();
   decoy = await startEmulator();
-  proxy = await startProxy();
+  proxy = await startForwardProxy();
   for (const name of ENV_NAMES) saved[name] = process.env[name];
   Object.assign(process.env, {
     CLOUDFLARE_API_TOKEN: TOKEN_ALL,
@@ -125,6 +84,24 @@ describe('cloudflare solver: environment isolation', () => {
     expect(carried.every((line) => line.includes(new URL(emu.url).host))).toBe(true);
     expect(storedAt(emu, name)).toEqual(['via-proxy']);
     expect(await run('CleanUp', `${name}.`, 'via-proxy', tokenConfig(emu, { proxyURL: proxy.url }))).toEqual({ success: true });
+  });
+
+  it('uses HTTPS_PROXY/HTTP_PROXY from the environment only when ambient settings are allowed, honouring NO_PROXY', async () => {
+    const name = `_acme-challenge.ambient-proxy.${ZONE}`;
+    const seenBefore = proxy.seen.length;
+    expect(await run('Present', `${name}.`, 'ambient', tokenConfig(emu), { allowAmbientCredentials: true })).toEqual({ success: true });
+    const carried = proxy.seen.slice(seenBefore);
+    expect(carried.length).toBeGreaterThan(0);
+    expect(carried.every((line) => line.includes(new URL(emu.url).host))).toBe(true);
+    process.env['NO_PROXY'] = '127.0.0.1';
+    try {
+      const seenNoProxy = proxy.seen.length;
+      expect(await run('CleanUp', `${name}.`, 'ambient', tokenConfig(emu), { allowAmbientCredentials: true })).toEqual({ success: true });
+      expect(proxy.seen.length).toBe(seenNoProxy);
+    } finally {
+      delete process.env['NO_PROXY'];
+    }
+    expect(storedAt(emu, name)).toEqual([]);
   });
 
   it('an unreachable proxy is a retryable connection error that names config.proxyURL', async () => {

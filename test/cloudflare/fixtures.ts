@@ -47,7 +47,14 @@ export const keyConfig = (emu: CloudflareEmulator, extra: Record<string, unknown
   ...extra,
 });
 
-export function request(action: 'Present' | 'CleanUp', fqdn: string, key: string, config: unknown, zone = `${ZONE}.`): ChallengeRequest {
+export function request(
+  action: 'Present' | 'CleanUp',
+  fqdn: string,
+  key: string,
+  config: unknown,
+  zone = `${ZONE}.`,
+  allowAmbientCredentials = false,
+): ChallengeRequest {
   return {
     uid: `uid-${Math.random().toString(16).slice(2)}`,
     action,
@@ -57,7 +64,7 @@ export function request(action: 'Present' | 'CleanUp', fqdn: string, key: string
     resourceNamespace: NAMESPACE,
     resolvedFQDN: fqdn,
     resolvedZone: zone,
-    allowAmbientCredentials: false,
+    allowAmbientCredentials,
     config,
   };
 }
@@ -68,9 +75,9 @@ export function run(
   fqdn: string,
   key: string,
   config: unknown,
-  options: { zone?: string; timeoutMs?: number } = {},
+  options: { zone?: string; timeoutMs?: number; allowAmbientCredentials?: boolean } = {},
 ): Promise<ChallengeOutcome> {
-  return executeChallenge(cloudflareSolver, request(action, fqdn, key, config, options.zone), {
+  return executeChallenge(cloudflareSolver, request(action, fqdn, key, config, options.zone, options.allowAmbientCredentials), {
     secretsFor,
     log: silentLogger(),
     ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),

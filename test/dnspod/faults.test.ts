@@ -4,13 +4,13 @@
  * no record left once cert-manager's CleanUp has run). Plus proxies: never from the environment unless
  * ambient settings are allowed; explicitly from config.
  */
-import { createServer as createHttpServer, type Server } from 'node:http';
-import { connect as netConnect, createServer as createNetServer, type AddressInfo } from 'node:net';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { queryTxt } from '@dns01-webhook/core';
 import dnspod from '@dns01-webhook/solver-dnspod';
 import { startDnspodEmulator, type RunningDnspodEmulator } from '../emulators/dnspod/emulator.js';
+import { startForwardProxy } from '../support/forward-proxy.js';
 import { challenge, newerConfig, run } from './helpers.js';
 
 let emu: RunningDnspodEmulator;
@@ -100,28 +100,21 @@ describe('dnspod faults', () => {
 });
 
 describe('dnspod proxies', () => {
-  /** A CONNECT proxy that records every tunnel it opens. */
-  let proxy: Server;
-  let proxyUrl: string;
-  const tunnels: string[] = [];
+  let proxy: Awaited<ReturnType<typeof startForwardProxy>>;
+  /** Hosts the proxy carried calls to since the last reset (CONNECT host:port, or an absolute-form URL's host). */
+  let mark = 0;
+  const tunnels = {
+    get list() {
+      return proxy.seen.slice(mark).map((line) => line.replace(/^CONNECT /, '').replace(/^\w+ http:\/\/([^/]+).*$/, '$1'));
+    },
+    reset() {
+      mark = proxy.seen.length;
+    },
+  };
   const saved = { http_proxy: process.env.http_proxy, https_proxy: process.env.https_proxy, HTTP_PROXY: process.env.HTTP_PROXY };
 
   beforeAll(async () => {
-    proxy = createHttpServer((_req, res) => res.writeHead(405).end());
-    proxy.on('connect', (req, socket, head) => {
-      tunnels.push(req.url ?? '');
-      const [host, port] = (req.url ?? '').split(':');
-      const upstream = netConnect(Number(port), host!, () => {
-        socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
-        upstream.write(head);
-        upstream.pipe(socket);
-        socket.pipe(upstream);
-      });
-      upstream.on('error', () => socket.destroy());
-      socket.on('error', () => upstream.destroy());
-    });
-    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
-    proxyUrl = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+    proxy = await startForwardProxy();
   });
   afterEach(() => {
     for (const [k, v] of Object.entries(saved)) {
@@ -130,40 +123,39 @@ describe('dnspod proxies', () => {
     }
   });
   afterAll(async () => {
-    proxy.closeAllConnections();
-    await new Promise<void>((r) => proxy.close(() => r()));
+    await proxy.close();
   });
 
   const emulatorHost = () => new URL(emu.url).host;
 
   it('ignores http_proxy/https_proxy from the environment when ambient settings are not allowed', async () => {
-    tunnels.length = 0;
-    process.env.http_proxy = proxyUrl;
-    process.env.https_proxy = proxyUrl;
-    process.env.HTTP_PROXY = proxyUrl;
+    tunnels.reset();
+    process.env.http_proxy = proxy.url;
+    process.env.https_proxy = proxy.url;
+    process.env.HTTP_PROXY = proxy.url;
     const fqdn = '_acme-challenge.noproxy.example.test.';
     expect(await present(fqdn, 'k-direct')).toEqual({ success: true });
     expect(await cleanUp(fqdn, 'k-direct')).toEqual({ success: true });
-    expect(tunnels).toEqual([]);
+    expect(tunnels.list).toEqual([]);
   });
 
-  it('uses http_proxy from the environment (as the SDK does) only when ambient settings are allowed', async () => {
-    tunnels.length = 0;
-    process.env.http_proxy = proxyUrl;
+  it('uses http_proxy from the environment only when ambient settings are allowed', async () => {
+    tunnels.reset();
+    process.env.http_proxy = proxy.url;
     const fqdn = '_acme-challenge.ambient.example.test.';
     const req = challenge('Present', fqdn, zone, 'k-ambient', newerConfig(emu.url), { allowAmbientCredentials: true });
     expect(await run(dnspod, req)).toEqual({ success: true });
-    expect(tunnels.length).toBeGreaterThan(0);
-    expect(new Set(tunnels)).toEqual(new Set([emulatorHost()]));
+    expect(tunnels.list.length).toBeGreaterThan(0);
+    expect(new Set(tunnels.list)).toEqual(new Set([emulatorHost()]));
     delete process.env.http_proxy;
     expect(await cleanUp(fqdn, 'k-ambient')).toEqual({ success: true });
   });
 
   it('uses config.proxy explicitly', async () => {
-    tunnels.length = 0;
+    tunnels.reset();
     const fqdn = '_acme-challenge.proxied.example.test.';
-    expect(await present(fqdn, 'k-proxy', 10_000, { proxy: proxyUrl })).toEqual({ success: true });
-    expect(new Set(tunnels)).toEqual(new Set([emulatorHost()]));
+    expect(await present(fqdn, 'k-proxy', 10_000, { proxy: proxy.url })).toEqual({ success: true });
+    expect(new Set(tunnels.list)).toEqual(new Set([emulatorHost()]));
     expect((await queryTxt(fqdn, { server: emu.dns.address })).values).toEqual(['k-proxy']);
     expect(await cleanUp(fqdn, 'k-proxy')).toEqual({ success: true });
     expect(emu.records()).toEqual([]);

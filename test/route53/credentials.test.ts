@@ -4,15 +4,14 @@
  *  - static keys from config/Secrets win over AWS_* in the environment;
  *  - AWS_* / AWS_ENDPOINT_URL* / http_proxy in process.env are not used unless ambient credentials are allowed;
  *  - AssumeRole and AssumeRoleWithWebIdentity go through the emulator's STS with the real SDK;
- *  - proxyURL is used, http_proxy is not.
+ *  - proxyURL is used; HTTP(S)_PROXY/NO_PROXY only when ambient settings are allowed.
  */
-import { createServer, type Server } from 'node:http';
-import { connect, type AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { randomKey } from '@dns01-webhook/core/conformance';
 import type { Solver } from '@dns01-webhook/core';
 import route53Solver, { clearZoneCache, type ServiceAccountTokenSource } from '@dns01-webhook/solver-route53';
 import { startRoute53Emulator, type RunningRoute53Emulator } from '../emulators/route53/emulator.js';
+import { startForwardProxy } from '../support/forward-proxy.js';
 import { run, SECRET_NAME, secretsFor, staticConfig, storedValues } from './helpers.js';
 
 const ENV_KEY = { accessKeyId: 'AKIAFROMENVIRONMENT1', secretAccessKey: 'environment/secret/key/000000000000000000' };
@@ -179,38 +178,47 @@ describe('roles through STS (real @aws-sdk/client-sts on the wire)', () => {
 });
 
 describe('proxies', () => {
-  let proxy: Server;
-  let tunnels = 0;
+  const names = ['http_proxy', 'HTTP_PROXY', 'https_proxy', 'HTTPS_PROXY', 'NO_PROXY', 'no_proxy'] as const;
+  const saved: Record<string, string | undefined> = {};
+  let proxy: Awaited<ReturnType<typeof startForwardProxy>>;
   beforeAll(async () => {
-    proxy = createServer((_req, res) => res.writeHead(405).end());
-    proxy.on('connect', (req, client, head) => {
-      tunnels++;
-      const [host, port] = (req.url ?? '').split(':');
-      const upstream = connect(Number(port), host!, () => {
-        client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
-        upstream.write(head);
-        upstream.pipe(client);
-        client.pipe(upstream);
-      });
-      upstream.on('error', () => client.destroy());
-      client.on('error', () => upstream.destroy());
-    });
-    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', () => r()));
+    proxy = await startForwardProxy();
+  });
+  beforeEach(() => {
+    for (const n of names) saved[n] = process.env[n];
+    for (const n of names) delete process.env[n];
+  });
+  afterEach(() => {
+    for (const n of names) {
+      if (saved[n] === undefined) delete process.env[n];
+      else process.env[n] = saved[n];
+    }
   });
   afterAll(async () => {
-    proxy.closeAllConnections();
-    await new Promise((r) => proxy.close(r));
+    await proxy.close();
   });
 
-  it('uses proxyURL, and ignores http_proxy / HTTPS_PROXY from the environment', async () => {
-    const proxyUrl = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
-    process.env.http_proxy = process.env.HTTP_PROXY = process.env.https_proxy = process.env.HTTPS_PROXY = proxyUrl;
-    tunnels = 0;
+  it('uses proxyURL, and ignores http_proxy / HTTPS_PROXY from the environment when ambient settings are not allowed', async () => {
+    process.env.http_proxy = process.env.HTTP_PROXY = process.env.https_proxy = process.env.HTTPS_PROXY = proxy.url;
+    const before = proxy.seen.length;
     expect(await run(route53Solver, emu, 'Present', fresh(), 'example.test.', randomKey(), staticConfig(emu))).toEqual({ success: true });
-    expect(tunnels).toBe(0);
-    delete process.env.http_proxy;
-    delete process.env.HTTP_PROXY;
-    expect(await run(route53Solver, emu, 'Present', fresh(), 'example.test.', randomKey(), staticConfig(emu, { proxyURL: proxyUrl }))).toEqual({ success: true });
-    expect(tunnels).toBeGreaterThan(0);
+    expect(proxy.seen.length).toBe(before);
+    for (const n of names) delete process.env[n];
+    expect(await run(route53Solver, emu, 'Present', fresh(), 'example.test.', randomKey(), staticConfig(emu, { proxyURL: proxy.url }))).toEqual({ success: true });
+    expect(proxy.seen.length).toBeGreaterThan(before);
+  });
+
+  it('uses HTTP(S)_PROXY from the environment when ambient settings are allowed, unless NO_PROXY lists the host', async () => {
+    process.env.HTTP_PROXY = process.env.HTTPS_PROXY = proxy.url;
+    const before = proxy.seen.length;
+    const viaProxy = await run(route53Solver, emu, 'Present', fresh(), 'example.test.', randomKey(), staticConfig(emu), { allowAmbientCredentials: true });
+    expect(viaProxy).toEqual({ success: true });
+    const carried = proxy.seen.slice(before);
+    expect(carried.length).toBeGreaterThan(0);
+    expect(carried.every((line) => line.includes(new URL(emu.url).host))).toBe(true);
+    process.env.NO_PROXY = '127.0.0.1';
+    const direct = proxy.seen.length;
+    expect(await run(route53Solver, emu, 'Present', fresh(), 'example.test.', randomKey(), staticConfig(emu), { allowAmbientCredentials: true })).toEqual({ success: true });
+    expect(proxy.seen.length).toBe(direct);
   });
 });

@@ -40,3 +40,4 @@ export { Metrics } from './observability/metrics.js';
 export { startDnsServer, queryTxt, querySoa, dnsQuery, type DnsServer, type DnsServerOptions, type QueryOptions, type TxtResult, type SoaResult, type ServableRecordSource } from './dns/index.js';
 export type { DnsRecordSource } from './dns/types.js';
 export { createMemoryStore, memorySolver, type MemoryStore } from './solvers/memory.js';
+export { environmentProxy } from './solver/proxy.js';

@@ -3,7 +3,7 @@
  * Config is cert-manager's built-in cloudflare block (config.ts); the core derives Present/CleanUp from
  * list/add/remove (records.ts), so Present is idempotent and CleanUp removes only the value equal to `key`.
  */
-import { defineRecordSolver, withRetry, type SolverContext } from '@dns01-webhook/core';
+import { defineRecordSolver, environmentProxy, withRetry, type SolverContext } from '@dns01-webhook/core';
 import { cloudflareConfigSchema, DEFAULT_ENDPOINT, type CloudflareConfig } from './config.js';
 import { createCloudflareClient, type CloudflareAuth } from './client.js';
 import { cloudflareRecords } from './records.js';
@@ -34,7 +34,10 @@ export const cloudflareSolver = defineRecordSolver<CloudflareConfig>({
     const client = await createCloudflareClient({
       endpoint: config.endpoint ?? DEFAULT_ENDPOINT,
       auth,
-      ...(config.proxyURL ? { proxyURL: config.proxyURL } : {}),
+      // Config wins; the webhook's HTTPS_PROXY/NO_PROXY only when the challenge allows ambient settings.
+      ...((proxy) => (proxy ? { proxyURL: proxy } : {}))(
+        config.proxyURL ?? (ctx.allowAmbientCredentials ? environmentProxy(config.endpoint ?? DEFAULT_ENDPOINT) : undefined),
+      ),
       timeoutMs: remaining(),
     });
     const requestOptions = () => ({ signal: ctx.signal, timeout: Math.round(remaining()) });

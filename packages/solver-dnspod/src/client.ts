@@ -1,7 +1,7 @@
 /**
  * The Tencent Cloud SDK client, built from explicit options only. Two SDK behaviours are handled here:
  *  - its fetch falls back to `process.env.http_proxy` whenever no agent is given, so we always give one
- *    (a plain agent, or a proxy from config) unless ambient settings are allowed for this challenge;
+ *    (a plain agent, or the proxy the caller resolved: config, or the environment when ambient is allowed);
  *  - its default timeout is 60 s, longer than a challenge: the timeout and an AbortSignal follow the deadline.
  * The SDK itself never retries; the core's withRetry does, inside the deadline.
  */
@@ -22,10 +22,8 @@ export interface DnspodClientOptions {
   secretKey: string;
   /** Config `endpoint`; default https://dnspod.tencentcloudapi.com. */
   endpoint?: string;
-  /** Config `proxy`. */
-  proxy?: string;
-  /** When true and no `proxy` is configured, the SDK's own environment handling (`http_proxy`) applies. */
-  allowAmbient: boolean;
+  /** Proxy URL for API calls; none = direct. */
+  proxy?: string | undefined;
   signal: AbortSignal;
   deadline: number;
   track<T>(call: string, fn: () => Promise<T>): Promise<T>;
@@ -47,7 +45,7 @@ export async function createDnspodApi(options: DnspodClientOptions): Promise<Dns
 
   const httpProfile: HttpProfile = { endpoint: host, protocol, reqMethod: 'POST', reqTimeout };
   if (options.proxy) httpProfile.proxy = options.proxy;
-  else if (!options.allowAmbient) httpProfile.agent = protocol === 'https://' ? new HttpsAgent() : new HttpAgent();
+  else httpProfile.agent = protocol === 'https://' ? new HttpsAgent() : new HttpAgent();
 
   const client = new dnspod.v20210323.Client({
     credential: { secretId: options.secretId, secretKey: options.secretKey },

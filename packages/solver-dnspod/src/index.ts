@@ -2,9 +2,9 @@
  * `dnspod`: cert-manager DNS-01 on Tencent Cloud DNSPod (API 3.0, official tencentcloud-sdk-nodejs-dnspod).
  * A drop-in for imroc/cert-manager-webhook-dnspod configs; CleanUp removes only the value it is asked to.
  */
-import { defineRecordSolver, withRetry, type ChallengeRequest, type SolverContext } from '@dns01-webhook/core';
+import { defineRecordSolver, environmentProxy, withRetry, type ChallengeRequest, type SolverContext } from '@dns01-webhook/core';
 import { createDnspodApi } from './client.js';
-import { dnspodConfig, type DnspodConfig } from './config.js';
+import { DEFAULT_ENDPOINT, dnspodConfig, type DnspodConfig } from './config.js';
 import { RecentRecords } from './recent.js';
 import { dnspodRecords } from './records.js';
 import { findDomain } from './zone.js';
@@ -39,8 +39,8 @@ export function createDnspodSolver(options: DnspodSolverOptions = {}) {
         secretId,
         secretKey,
         endpoint: ctx.config.endpoint,
-        proxy: ctx.config.proxy,
-        allowAmbient: ctx.allowAmbientCredentials,
+        // Config wins; the webhook's HTTPS_PROXY/NO_PROXY only when the challenge allows ambient settings.
+        proxy: ctx.config.proxy ?? (ctx.allowAmbientCredentials ? environmentProxy(ctx.config.endpoint ?? DEFAULT_ENDPOINT) : undefined),
         signal: ctx.signal,
         deadline: ctx.deadline,
         track: ctx.track,

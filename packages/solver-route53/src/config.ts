@@ -6,7 +6,7 @@
  * plus `endpoint`, `stsEndpoint`, `ttl` and `proxyURL`. Unknown keys are rejected, naming them.
  * Which credentials are used is decided in credentials.ts; the schema only rejects contradictions.
  */
-import { z, secretSelector } from '@dns01-webhook/core';
+import { environmentProxy, secretSelector, z } from '@dns01-webhook/core';
 
 /** cert-manager's built-in provider writes TXT sets with TTL 10; so do we unless told otherwise. */
 export const DEFAULT_TTL = 10;
@@ -81,3 +81,12 @@ export const route53ConfigSchema = z
   });
 
 export type Route53Config = z.infer<typeof route53ConfigSchema>;
+
+/**
+ * Proxy for calls to `endpoint`: `proxyURL` from the config, else — only when the challenge allows ambient
+ * settings — HTTPS_PROXY/HTTP_PROXY/NO_PROXY of the webhook's environment (the chart's `extraEnv`).
+ */
+export function proxyFor(config: Route53Config, allowAmbient: boolean, endpoint: string): { proxyURL?: string } {
+  const proxyURL = config.proxyURL ?? (allowAmbient ? environmentProxy(endpoint) : undefined);
+  return proxyURL ? { proxyURL } : {};
+}

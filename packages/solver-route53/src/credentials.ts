@@ -7,7 +7,7 @@
  */
 import { SolverError, type ChallengeRequest, type SolverContext } from '@dns01-webhook/core';
 import { createStsClient, type Credentials } from './client.js';
-import { DEFAULT_AUDIENCE, DEFAULT_REGION, type Route53Config } from './config.js';
+import { DEFAULT_AUDIENCE, DEFAULT_REGION, proxyFor, type Route53Config } from './config.js';
 import { toSolverError } from './errors.js';
 
 /** `serviceAccountRef` uses the core's TokenRequest source (`ctx.serviceAccountTokens`, bound to resourceNamespace). */
@@ -29,7 +29,7 @@ function stsOptions(config: Route53Config, ctx: Ctx, credentials: Credentials | 
     region: config.region ?? DEFAULT_REGION,
     ...(config.stsEndpoint ? { endpoint: config.stsEndpoint } : {}),
     ...(credentials ? { credentials } : {}),
-    ...(config.proxyURL ? { proxyURL: config.proxyURL } : {}),
+    ...proxyFor(config, ctx.allowAmbientCredentials, config.stsEndpoint ?? 'https://sts.amazonaws.com'),
     ambient,
     requestTimeoutMs: Math.max(1_000, Math.min(15_000, ctx.deadline - Date.now())),
   };

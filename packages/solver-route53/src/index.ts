@@ -8,7 +8,7 @@
 import { defineSolver, toFqdn, withRetry, type ChallengeRequest, type SolverContext } from '@dns01-webhook/core';
 import { Route53Api } from './api.js';
 import { createRoute53Client } from './client.js';
-import { DEFAULT_REGION, route53ConfigSchema, type Route53Config } from './config.js';
+import { DEFAULT_REGION, proxyFor, route53ConfigSchema, type Route53Config } from './config.js';
 import { resolveCredentials } from './credentials.js';
 import { cleanUpChanges, presentChanges, updateTxt, type Target } from './rrset.js';
 import { findZoneId } from './zone.js';
@@ -28,7 +28,7 @@ async function open(request: ChallengeRequest, ctx: SolverContext<Route53Config>
     region: config.region ?? DEFAULT_REGION,
     ...(config.endpoint ? { endpoint: config.endpoint } : {}),
     ...(creds.credentials ? { credentials: creds.credentials } : {}),
-    ...(config.proxyURL ? { proxyURL: config.proxyURL } : {}),
+    ...proxyFor(config, ctx.allowAmbientCredentials, config.endpoint ?? 'https://route53.amazonaws.com'),
     ambient: creds.ambient,
     requestTimeoutMs: Math.max(1_000, Math.min(MAX_REQUEST_MS, ctx.deadline - Date.now())),
   });
