@@ -10,8 +10,8 @@
  * blocks a token) without looking at the challenge deadline or its abort signal; the core's withRetry
  * backs off with jitter, honours Retry-After, and never starts a wait that ends past the deadline.
  *
- * Proxy: only `proxyURL` from the config (undici ProxyAgent). Node 20's fetch ignores http_proxy/HTTPS_PROXY,
- * so nothing in the environment reroutes API calls either.
+ * Proxy: only the `proxyURL` the caller resolved (config, or the environment when ambient settings are allowed;
+ * undici ProxyAgent). Node 20's fetch ignores http_proxy/HTTPS_PROXY on its own.
  */
 import type { Cloudflare } from 'cloudflare';
 
