@@ -76,10 +76,12 @@ type emulatorInfo struct {
 
 // startEmulator runs the provider emulator as its own process and reads the JSON line it prints when ready.
 func startEmulator(t *testing.T, root string, p provider, log *os.File) emulatorInfo {
-	args := append([]string{"tsx", filepath.Join("test/emulators", p.solver, "main.ts"), "--host", "127.0.0.1", "--port", "0", "--dns-port", "0"}, p.emulatorArgs...)
-	cmd := exec.Command("npx", args...)
+	// node itself (not npx) so that killing cmd kills the emulator, not just a wrapper.
+	args := append([]string{"--import", "tsx", filepath.Join("test/emulators", p.solver, "main.ts"), "--host", "127.0.0.1", "--port", "0", "--dns-port", "0"}, p.emulatorArgs...)
+	cmd := exec.Command("node", args...)
 	cmd.Dir = root
 	cmd.Stderr = log
+	cmd.SysProcAttr = childProcAttr()
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

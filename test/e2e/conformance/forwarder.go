@@ -24,6 +24,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	whapi "github.com/cert-manager/cert-manager/pkg/acme/webhook/apis/acme/v1alpha1"
@@ -84,12 +85,17 @@ func (s *forwardingSolver) Initialize(cfg *rest.Config, stopCh <-chan struct{}) 
 	s.cmd.Dir = s.repoRoot
 	s.cmd.Stdout = s.logFile
 	s.cmd.Stderr = s.logFile
+	s.cmd.SysProcAttr = childProcAttr()
 	if err := s.cmd.Start(); err != nil {
 		return fmt.Errorf("start dns01-webhook: %w", err)
 	}
+	// The fixture calls Initialize once per nested setup, each with its own stopCh: stop this process, not
+	// whichever one s.cmd points at by then.
+	proc := s.cmd
 	go func() {
 		<-stopCh
-		_ = s.cmd.Process.Signal(os.Interrupt)
+		_ = proc.Process.Signal(os.Interrupt)
+		_, _ = proc.Process.Wait()
 	}()
 	s.url = fmt.Sprintf("https://127.0.0.1:%d", port)
 	s.client = &http.Client{
@@ -219,6 +225,11 @@ func newClientCert(ca *x509.Certificate, caKey *ecdsa.PrivateKey, cn string) (tl
 
 func pemCert(c *x509.Certificate) []byte {
 	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})
+}
+
+// childProcAttr puts a child in its own process group and kills it if this test process dies first.
+func childProcAttr() *syscall.SysProcAttr {
+	return &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 }
 
 func freePort() (int, error) {
