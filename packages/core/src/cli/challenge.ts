@@ -4,7 +4,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { randomUUID } from 'node:crypto';
-import type { ChallengeRequest, SecretReader } from '../solver/contract.js';
+import type { ChallengeRequest, SecretReader, ServiceAccountTokenSource } from '../solver/contract.js';
 import { executeChallenge, DEFAULT_CHALLENGE_TIMEOUT_MS } from '../challenge/execute.js';
 import { directorySecrets } from '../secrets/static.js';
 import { createLogger } from '../observability/logger.js';
@@ -67,17 +67,23 @@ async function readConfig(command: string, file: string | undefined): Promise<un
   }
 }
 
-/** Kube secrets are loaded lazily: a solver that reads none (ambient credentials) needs no cluster. */
-async function kubeSecretsFor(kubeconfig: string | undefined): Promise<(namespace: string) => SecretReader> {
+/**
+ * Cluster access for a challenge run from the CLI: secrets and ServiceAccount tokens, both bound to the
+ * namespace. The kube client is created on first use: a solver that reads none (ambient credentials) needs no cluster.
+ */
+async function kubeAccessFor(kubeconfig: string | undefined) {
   const [{ createKubeClient }, { kubeSecrets }] = await Promise.all([import('../kube/client.js'), import('../secrets/kube.js')]);
-  let readerFor: ((namespace: string) => SecretReader) | undefined;
-  return (namespace) => ({
-    namespace,
-    async get(selector) {
-      readerFor ??= kubeSecrets(createKubeClient(kubeconfig === undefined ? {} : { kubeconfig }));
-      return readerFor(namespace).get(selector);
-    },
-  });
+  let client: ReturnType<typeof createKubeClient> | undefined;
+  const kube = () => (client ??= createKubeClient(kubeconfig === undefined ? {} : { kubeconfig }));
+  return {
+    secretsFor: (namespace: string): SecretReader => ({
+      namespace,
+      get: (selector) => kubeSecrets(kube())(namespace).get(selector),
+    }),
+    serviceAccountTokensFor: (namespace: string): ServiceAccountTokenSource => ({
+      createToken: (serviceAccount, options) => kube().createServiceAccountToken(namespace, serviceAccount, options),
+    }),
+  };
 }
 
 export async function runChallenge(command: 'present' | 'cleanup', argv: string[]): Promise<number> {
@@ -122,7 +128,8 @@ export async function runChallenge(command: 'present' | 'cleanup', argv: string[
   }
   await solver.initialize?.({ log });
 
-  const secretsFor = values['secrets-dir'] !== undefined ? directorySecrets(values['secrets-dir']) : await kubeSecretsFor(values.kubeconfig);
+  const access =
+    values['secrets-dir'] !== undefined ? { secretsFor: directorySecrets(values['secrets-dir']) } : await kubeAccessFor(values.kubeconfig);
   const request: ChallengeRequest = {
     uid: randomUUID(),
     action: command === 'present' ? 'Present' : 'CleanUp',
@@ -136,7 +143,7 @@ export async function runChallenge(command: 'present' | 'cleanup', argv: string[
     ...(config === undefined ? {} : { config }),
   };
   const started = Date.now();
-  const outcome = await executeChallenge(solver, request, { secretsFor, log, timeoutMs: timeoutS * 1000 });
+  const outcome = await executeChallenge(solver, request, { ...access, log, timeoutMs: timeoutS * 1000 });
   if (!outcome.success) {
     process.stderr.write(`${outcome.message}\n`);
     return EXIT.failure;
