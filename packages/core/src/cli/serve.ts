@@ -166,8 +166,6 @@ export async function runServe(argv: string[]): Promise<void> {
       ...(config.requestheaderAllowedNames ? { requestheaderAllowedNames: config.requestheaderAllowedNames } : {}),
     },
   });
-  let authLoaded = false;
-  auth.ready.then(() => (authLoaded = true), () => {});
 
   const server = createWebhookServer({
     groupName: config.groupName,
@@ -182,8 +180,8 @@ export async function runServe(argv: string[]): Promise<void> {
       authenticator: auth.authenticator,
       authorizer: auth.authorizer,
       clientCAs: auth.clientCAs,
-      // Not ready until the client CAs are known (a later successful reload also counts).
-      ready: () => authLoaded || auth.clientCAs.caBundle() !== '',
+      // Not ready until the authentication configuration is loaded (a later successful retry also counts).
+      ready: auth.isReady,
     },
     tls: config.tls,
     bindAddress: config.bindAddress,
