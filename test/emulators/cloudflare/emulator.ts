@@ -10,9 +10,8 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { randomBytes } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
-import { startDnsServer, type DnsServer } from '@dns01-webhook/core';
 import { EmulatorControl, handleControlRequest, type RunningEmulator } from '../common/control.js';
+import { serveEmulator } from '../common/serve.js';
 import { authenticate, canAccess, type ApiError, type Credentials, type Principal } from './auth.js';
 import { txtAnswer } from './txt.js';
 
@@ -350,41 +349,26 @@ export async function startCloudflareEmulator(options: CloudflareEmulatorOptions
     })();
   });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
+  const txtAt = (fqdn: string) => [...records.values()].filter((r) => r.type === 'TXT' && `${r.name}.` === fqdn.toLowerCase());
+  const running = await serveEmulator(server, {
+    host,
+    port: options.port,
+    dnsPort: options.dnsPort,
+    basePath: '/client/v4',
+    source: {
+      // Only active zones are delegated to Cloudflare's nameservers.
+      zones: () => [...zones.values()].filter((z) => z.status === 'active').map((z) => `${z.name}.`),
+      txt: (fqdn) => txtAt(fqdn).map((r) => txtAnswer(r.content)),
+      names: () => [...records.values()].filter((r) => r.type === 'TXT').map((r) => `${r.name}.`),
+      ttl: (fqdn) => {
+        const ttls = txtAt(fqdn).map((r) => (r.ttl === 1 ? AUTO_TTL_SERVED : r.ttl));
+        return ttls.length ? Math.min(...ttls) : undefined;
+      },
+    },
   });
 
-  const txtAt = (fqdn: string) => [...records.values()].filter((r) => r.type === 'TXT' && `${r.name}.` === fqdn.toLowerCase());
-  let dns: DnsServer;
-  try {
-    dns = await startDnsServer({
-      host,
-      port: options.dnsPort ?? 0,
-      source: {
-        // Only active zones are delegated to Cloudflare's nameservers.
-        zones: () => [...zones.values()].filter((z) => z.status === 'active').map((z) => `${z.name}.`),
-        txt: (fqdn) => txtAt(fqdn).map((r) => txtAnswer(r.content)),
-        names: () => [...records.values()].filter((r) => r.type === 'TXT').map((r) => `${r.name}.`),
-        ttl: (fqdn) => {
-          const ttls = txtAt(fqdn).map((r) => (r.ttl === 1 ? AUTO_TTL_SERVED : r.ttl));
-          return ttls.length ? Math.min(...ttls) : undefined;
-        },
-      },
-    });
-  } catch (err) {
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-    throw err;
-  }
-
-  const port = (server.address() as AddressInfo).port;
-  const hostInUrl = host.includes(':') ? `[${host}]` : host;
   return {
-    url: `http://${hostInUrl}:${port}/client/v4`,
-    dns: { host: dns.host, port: dns.port, address: dns.address },
+    ...running,
     control,
     requests,
     zoneId(name) {
@@ -398,9 +382,5 @@ export async function startCloudflareEmulator(options: CloudflareEmulatorOptions
       return insert(zone, { type: (record.type ?? 'TXT').toUpperCase(), name: record.name, content: record.content, ttl: record.ttl ?? 1 }).id;
     },
     records: () => [...records.values()].map((r) => ({ ...r })),
-    async close() {
-      server.closeAllConnections();
-      await Promise.all([new Promise<void>((resolve) => server.close(() => resolve())), dns.close()]);
-    },
   };
 }

@@ -6,9 +6,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { startDnsServer } from '@dns01-webhook/core';
 import { EmulatorControl, handleControlRequest, type RunningEmulator } from '../common/control.js';
+import { serveEmulator } from '../common/serve.js';
 import { ACTIONS, ApiError, DOCUMENTED_QUOTAS } from './actions.js';
 import { DnspodStore, type DomainSpec } from './store.js';
 import { verifyTc3 } from './tc3.js';
@@ -140,15 +139,10 @@ export async function startDnspodEmulator(options: DnspodEmulatorOptions = {}): 
       res.end(String(err));
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, host, () => resolve());
-  });
-  const port = (server.address() as AddressInfo).port;
-
-  const dns = await startDnsServer({
+  const running = await serveEmulator(server, {
     host,
-    port: options.dnsPort ?? 0,
+    port: options.port,
+    dnsPort: options.dnsPort,
     source: {
       zones: () => store.domains.map((d) => `${d.punycode}.`),
       txt: (fqdn) => store.txtAt(fqdn).map((r) => r.value),
@@ -163,16 +157,5 @@ export async function startDnspodEmulator(options: DnspodEmulatorOptions = {}): 
     },
   });
 
-  const urlHost = host.includes(':') ? `[${host}]` : host;
-  return {
-    url: `http://${urlHost}:${port}`,
-    dns: { host: dns.host, port: dns.port, address: dns.address },
-    control,
-    store,
-    records: () => store.dump(),
-    async close() {
-      server.closeAllConnections();
-      await Promise.all([new Promise<void>((r) => server.close(() => r())), dns.close()]);
-    },
-  };
+  return { ...running, control, store, records: () => store.dump() };
 }

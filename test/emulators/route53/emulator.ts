@@ -6,9 +6,9 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { randomBytes, randomUUID } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
-import { startDnsServer, type ServableRecordSource } from '@dns01-webhook/core';
+import type { ServableRecordSource } from '@dns01-webhook/core';
 import { EmulatorControl, handleControlRequest, type RunningEmulator } from '../common/control.js';
+import { serveEmulator } from '../common/serve.js';
 import { Route53Error, Route53Store, type HostedZone, type RecordSet } from './store.js';
 import { verifySigV4, type KnownKey } from './sigv4.js';
 import { changeInfoXml, errorDocument, parseChangeBatch, setXml, STS_NS, xmlDocument, zoneXml } from './xml.js';
@@ -344,17 +344,10 @@ export async function startRoute53Emulator(options: Route53EmulatorOptions = {})
       }
     })();
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, host, () => resolve());
-  });
-  const dns = await startDnsServer({ source: dnsSource, host, port: options.dnsPort ?? 0 });
-  const port = (server.address() as AddressInfo).port;
-  const urlHost = host.includes(':') ? `[${host}]` : host;
+  const running = await serveEmulator(server, { host, port: options.port, dnsPort: options.dnsPort, source: dnsSource });
 
   return {
-    url: `http://${urlHost}:${port}`,
-    dns: { host: dns.host, port: dns.port, address: dns.address },
+    ...running,
     control,
     store,
     credentials: staticKeys[0]!,
@@ -365,11 +358,6 @@ export async function startRoute53Emulator(options: Route53EmulatorOptions = {})
       const zone = store.zones.find((z) => z.name === n && (opts.private === undefined || z.private === opts.private));
       if (!zone) throw new Error(`emulator has no zone ${n}`);
       return zone.id;
-    },
-    async close() {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      await dns.close();
     },
   };
 }
