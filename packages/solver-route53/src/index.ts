@@ -47,26 +47,27 @@ async function open(request: ChallengeRequest, ctx: SolverContext<Route53Config>
   }
 }
 
+/** One compare-and-swap edit of the TXT set (see rrset.ts), with a client that lives for this challenge only. */
+async function edit(
+  request: ChallengeRequest,
+  ctx: SolverContext<Route53Config>,
+  changes: typeof presentChanges,
+  action: 'Present' | 'CleanUp',
+): Promise<void> {
+  const { api, client, target } = await open(request, ctx);
+  try {
+    await updateTxt(api, target, changes, ctx as SolverContext<unknown>, action);
+  } finally {
+    client.destroy();
+  }
+}
+
 export const route53Solver = defineSolver<Route53Config>({
   name: 'route53',
   config: route53ConfigSchema,
   description: 'AWS Route 53 (access keys, AssumeRole, ServiceAccount web identity, or ambient credentials)',
-  async present(request, ctx) {
-    const { api, client, target } = await open(request, ctx);
-    try {
-      await updateTxt(api, target, presentChanges, ctx as SolverContext<unknown>, 'Present');
-    } finally {
-      client.destroy();
-    }
-  },
-  async cleanUp(request, ctx) {
-    const { api, client, target } = await open(request, ctx);
-    try {
-      await updateTxt(api, target, cleanUpChanges, ctx as SolverContext<unknown>, 'CleanUp');
-    } finally {
-      client.destroy();
-    }
-  },
+  present: (request, ctx) => edit(request, ctx, presentChanges, 'Present'),
+  cleanUp: (request, ctx) => edit(request, ctx, cleanUpChanges, 'CleanUp'),
 });
 
 export default route53Solver;
