@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { defineSolver } from '../src/solver/define.js';
 import { SolverError } from '../src/solver/errors.js';
 import { conformance, createMemoryStore, memorySolver, startDnsServer, queryTxt, type DnsServer } from '../src/conformance/index.js';
+import { deletesEverything as brokenDeletesEverything } from './fixtures/broken-solvers.js';
 
 const ZONE = 'example.test.';
 const store = createMemoryStore([ZONE]);
@@ -17,17 +18,7 @@ afterAll(async () => {
 
 const fast = () => ({ zone: ZONE, nameserver: dns.address, pollIntervalMs: 20, timeoutMs: 2000 });
 
-/** Deletes by name instead of name + value: the classic wildcard + apex bug. */
-const deletesEverything = defineSolver({
-  name: 'deletes-everything',
-  config: z.strictObject({}),
-  async present(req) {
-    if (!store.list(req.resolvedFQDN).includes(req.key)) store.add(req.resolvedFQDN, req.key);
-  },
-  async cleanUp(req) {
-    for (const value of store.list(req.resolvedFQDN)) store.remove(req.resolvedFQDN, value);
-  },
-});
+const deletesEverything = brokenDeletesEverything(store);
 
 /** Adds on every Present, even when the value is already there. */
 const notIdempotent = defineSolver({

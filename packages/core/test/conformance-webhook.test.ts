@@ -3,15 +3,14 @@
  * whose memory solver writes to the store the embedded DNS server serves.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { z } from 'zod';
 import { conformance, createMemoryStore, memorySolver, startDnsServer, type DnsServer } from '../src/conformance/index.js';
 import { createWebhookServer, type WebhookServer } from '../src/server/index.js';
 import { SolverRegistry } from '../src/solver/registry.js';
-import { defineSolver } from '../src/solver/define.js';
 import { mapSecrets } from '../src/secrets/static.js';
 import { silentLogger } from '../src/observability/logger.js';
 import { Metrics } from '../src/observability/metrics.js';
 import { createCA, issueCertificate } from '../src/testing/index.js';
+import { deletesEverything as brokenDeletesEverything } from './fixtures/broken-solvers.js';
 
 const ZONE = 'example.test.';
 const GROUP = 'acme.conformance.test';
@@ -21,17 +20,7 @@ let server: WebhookServer;
 let url: string;
 let caPem: string;
 
-/** Deletes by name instead of name + value. */
-const deletesEverything = defineSolver({
-  name: 'deletes-everything',
-  config: z.strictObject({}),
-  async present(req) {
-    if (!store.list(req.resolvedFQDN).includes(req.key)) store.add(req.resolvedFQDN, req.key);
-  },
-  async cleanUp(req) {
-    for (const value of store.list(req.resolvedFQDN)) store.remove(req.resolvedFQDN, value);
-  },
-});
+const deletesEverything = brokenDeletesEverything(store);
 
 beforeAll(async () => {
   dns = await startDnsServer({ source: store });
