@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKubeClient, KubeApiError, type KubeClientFacade, type KubeConfigMap } from '../src/kube/client.js';
-import { startKubeStub, type KubeStub } from '../src/testing/kube-stub.js';
+import { startKubeStub, writeTokenKubeconfig, type KubeStub } from '../src/testing/kube-stub.js';
 
 const AUTH_NS = 'kube-system';
 const AUTH_NAME = 'extension-apiserver-authentication';
@@ -164,17 +164,7 @@ describe('kube client facade against the API stub', () => {
     const dir = await mkdtemp(join(tmpdir(), 'kube-client-test-'));
     try {
       const bad = join(dir, 'bad');
-      await writeFile(
-        bad,
-        JSON.stringify({
-          apiVersion: 'v1',
-          kind: 'Config',
-          clusters: [{ name: 'c', cluster: { server: stub.url, 'certificate-authority-data': Buffer.from(stub.caPem).toString('base64') } }],
-          users: [{ name: 'u', user: { token: 'wrong' } }],
-          contexts: [{ name: 'x', context: { cluster: 'c', user: 'u' } }],
-          'current-context': 'x',
-        }),
-      );
+      await writeTokenKubeconfig(bad, { server: stub.url, caPem: stub.caPem, token: 'wrong' });
       const unauth = await rejection(createKubeClient({ kubeconfig: bad }).getSecret('cert-manager', 'creds'));
       expect(unauth.status).toBe(401);
 

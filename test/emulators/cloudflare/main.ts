@@ -6,14 +6,12 @@
  * A `--token` without `=zones` may use every zone.
  */
 import { parseArgs } from 'node:util';
+import { announce, commaList, COMMON_FLAGS, listenOptions } from '../common/cli.js';
 import { startCloudflareEmulator } from './emulator.js';
 
 const { values } = parseArgs({
   options: {
-    host: { type: 'string', default: '127.0.0.1' },
-    port: { type: 'string', default: '0' },
-    'dns-port': { type: 'string', default: '0' },
-    zones: { type: 'string', default: 'example.test' },
+    ...COMMON_FLAGS,
     token: { type: 'string', multiple: true, default: [] },
     email: { type: 'string' },
     key: { type: 'string' },
@@ -32,16 +30,9 @@ if ((values.email === undefined) !== (values.key === undefined)) {
 }
 
 const emulator = await startCloudflareEmulator({
-  host: values.host,
-  port: Number(values.port),
-  dnsPort: Number(values['dns-port']),
-  zones: values.zones!.split(',').filter(Boolean),
+  ...listenOptions(values),
+  zones: commaList(values.zones),
   tokens,
   users: values.email ? [{ email: values.email, key: values.key! }] : [],
 });
-const origin = new URL(emulator.url).origin;
-console.log(JSON.stringify({ url: emulator.url, dns: emulator.dns.address, control: `${origin}/_emulator/` }));
-
-const stop = () => void emulator.close().then(() => process.exit(0));
-process.once('SIGINT', stop);
-process.once('SIGTERM', stop);
+announce(emulator, { control: `${new URL(emulator.url).origin}/_emulator/` });

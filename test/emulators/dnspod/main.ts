@@ -6,14 +6,12 @@
  * Prints one JSON line `{"url":…,"dns":…,"secretId":…}` when ready; stops on SIGINT/SIGTERM.
  */
 import { parseArgs } from 'node:util';
+import { announce, commaList, COMMON_FLAGS, listenOptions } from '../common/cli.js';
 import { DEFAULT_SECRET_ID, DEFAULT_SECRET_KEY, startDnspodEmulator } from './emulator.js';
 
 const { values } = parseArgs({
   options: {
-    host: { type: 'string', default: '127.0.0.1' },
-    port: { type: 'string', default: '0' },
-    'dns-port': { type: 'string', default: '0' },
-    zones: { type: 'string', default: '' },
+    ...COMMON_FLAGS,
     'secret-id': { type: 'string', default: DEFAULT_SECRET_ID },
     'secret-key': { type: 'string', default: DEFAULT_SECRET_KEY },
     'no-quotas': { type: 'boolean', default: false },
@@ -22,16 +20,10 @@ const { values } = parseArgs({
 });
 
 const emulator = await startDnspodEmulator({
-  host: values.host,
-  port: Number(values.port),
-  dnsPort: Number(values['dns-port']),
-  domains: values.zones.split(',').map((z) => z.trim()).filter(Boolean),
+  ...listenOptions(values),
+  domains: commaList(values.zones),
   credentials: { [values['secret-id']]: values['secret-key'] },
   documentedQuotas: !values['no-quotas'],
   listingDelayMs: Number(values['listing-delay-ms']),
 });
-process.stdout.write(`${JSON.stringify({ url: emulator.url, dns: emulator.dns.address, secretId: values['secret-id'] })}\n`);
-
-const stop = () => void emulator.close().then(() => process.exit(0));
-process.once('SIGINT', stop);
-process.once('SIGTERM', stop);
+announce(emulator, { secretId: values['secret-id'] });

@@ -7,14 +7,12 @@
  * Control API under <url>/_emulator/ (records, calls, faults, quota, reset). Stops on SIGINT/SIGTERM.
  */
 import { parseArgs } from 'node:util';
+import { announce, commaList, COMMON_FLAGS, listenOptions } from '../common/cli.js';
 import { DEFAULT_KEY, startRoute53Emulator, type ZoneSpec } from './emulator.js';
 
 const { values } = parseArgs({
   options: {
-    host: { type: 'string', default: '127.0.0.1' },
-    port: { type: 'string', default: '0' },
-    'dns-port': { type: 'string', default: '0' },
-    zones: { type: 'string', default: 'example.test' },
+    ...COMMON_FLAGS,
     'private-zones': { type: 'string', default: '' },
     'access-key-id': { type: 'string', default: DEFAULT_KEY.accessKeyId },
     'secret-access-key': { type: 'string', default: DEFAULT_KEY.secretAccessKey },
@@ -25,8 +23,7 @@ const { values } = parseArgs({
   strict: true,
 });
 
-const list = (s: string | undefined) => (s ?? '').split(',').map((x) => x.trim()).filter(Boolean);
-const zones: ZoneSpec[] = [...list(values.zones).map((name) => ({ name })), ...list(values['private-zones']).map((name) => ({ name, private: true }))];
+const zones: ZoneSpec[] = [...commaList(values.zones).map((name) => ({ name })), ...commaList(values['private-zones']).map((name) => ({ name, private: true }))];
 let quota: { burst: number; perSecond: number } | undefined;
 if (values.quota) {
   const m = /^(\d+)\/(\d+(?:\.\d+)?)$/.exec(values.quota);
@@ -35,28 +32,16 @@ if (values.quota) {
 }
 
 const emu = await startRoute53Emulator({
-  host: values.host!,
-  port: Number(values.port),
-  dnsPort: Number(values['dns-port']),
+  ...listenOptions(values),
   zones,
   credentials: [{ accessKeyId: values['access-key-id']!, secretAccessKey: values['secret-access-key']! }],
   insyncAfterMs: Number(values['insync-after-ms']),
   ...(quota ? { quota } : {}),
-  ...(values.roles ? { roles: list(values.roles) } : {}),
+  ...(values.roles ? { roles: commaList(values.roles) } : {}),
 });
 
-process.stdout.write(
-  `${JSON.stringify({
-    url: emu.url,
-    stsUrl: emu.url,
-    dns: emu.dns.address,
-    accessKeyId: emu.credentials.accessKeyId,
-    zones: emu.store.zones.map((z) => ({ name: z.name, id: z.id, private: z.private })),
-  })}\n`,
-);
-
-const stop = () => {
-  void emu.close().then(() => process.exit(0));
-};
-process.once('SIGINT', stop);
-process.once('SIGTERM', stop);
+announce(emu, {
+  stsUrl: emu.url,
+  accessKeyId: emu.credentials.accessKeyId,
+  zones: emu.store.zones.map((z) => ({ name: z.name, id: z.id, private: z.private })),
+});

@@ -212,6 +212,26 @@ function matchesRule(rule: StubAccessRule, review: StubAccessReview): boolean {
   return true;
 }
 
+/** Writes a kubeconfig that reaches `server` (trusting `caPem`) with a bearer token. */
+export async function writeTokenKubeconfig(
+  path: string,
+  options: { server: string; caPem: string; token: string; namespace?: string },
+): Promise<void> {
+  const context = { cluster: 'stub', user: 'webhook', ...(options.namespace ? { namespace: options.namespace } : {}) };
+  await writeFile(
+    path,
+    JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'Config',
+      clusters: [{ name: 'stub', cluster: { server: options.server, 'certificate-authority-data': Buffer.from(options.caPem).toString('base64') } }],
+      users: [{ name: 'webhook', user: { token: options.token } }],
+      contexts: [{ name: 'stub', context }],
+      'current-context': 'stub',
+    }),
+    { mode: 0o600 },
+  );
+}
+
 export async function startKubeStub(options: KubeStubOptions = {}): Promise<KubeStub> {
   const ca = await createCA('kube-stub-ca');
   const serving = await issueCertificate(ca, {
@@ -554,18 +574,7 @@ export async function startKubeStub(options: KubeStubOptions = {}): Promise<Kube
 
   const dir = await mkdtemp(join(tmpdir(), 'kube-stub-'));
   const kubeconfigPath = join(dir, 'kubeconfig');
-  await writeFile(
-    kubeconfigPath,
-    JSON.stringify({
-      apiVersion: 'v1',
-      kind: 'Config',
-      clusters: [{ name: 'stub', cluster: { server: url, 'certificate-authority-data': Buffer.from(ca.certPem).toString('base64') } }],
-      users: [{ name: 'webhook', user: { token: webhookToken } }],
-      contexts: [{ name: 'stub', context: { cluster: 'stub', user: 'webhook', namespace: 'cert-manager' } }],
-      'current-context': 'stub',
-    }),
-    { mode: 0o600 },
-  );
+  await writeTokenKubeconfig(kubeconfigPath, { server: url, caPem: ca.certPem, token: webhookToken, namespace: 'cert-manager' });
 
   return {
     url,
