@@ -72,17 +72,23 @@ describe('executeChallenge', () => {
     expect(cross.success === false && cross.message).toMatch(/config\.tokenRef.*namespace/);
   });
 
-  it('fails a solver that ignores the deadline, in time, with a clear message', async () => {
+  it('fails a solver that ignores the deadline, in time, naming the last provider error it saw', async () => {
     const stuck = defineSolver({
       name: 'stuck',
       config: z.object({}),
-      present: () => new Promise<void>(() => {}),
+      async present(_r, ctx) {
+        await ctx.track('ListRecords', async () => Promise.reject(new SolverError('busy', { code: 'HTTP503' }))).catch(() => {});
+        await new Promise<void>(() => {});
+      },
       async cleanUp() {},
     });
     const started = Date.now();
     const outcome = await executeChallenge(stuck, req({}), { secretsFor: secrets, log: capture().log, timeoutMs: 300 });
     expect(Date.now() - started).toBeLessThan(2000);
-    expect(outcome).toEqual({ success: false, message: expect.stringMatching(/stuck: Present .* did not finish within/) });
+    expect(outcome).toEqual({
+      success: false,
+      message: expect.stringMatching(/stuck: Present .* did not finish within 300 ms; .* \(last provider error: ListRecords: HTTP503\)/),
+    });
   });
 
   it('binds ServiceAccount tokens to resourceNamespace, and gives none when the host has no cluster access', async () => {
@@ -162,5 +168,40 @@ describe('withRetry', () => {
     ).rejects.toThrow('5xx');
     expect(calls).toBe(4);
     expect(waits).toEqual([5, 10, 20]);
+  });
+
+  it('a timeout that cuts short a retry still names the failure before it, with its code', async () => {
+    let calls = 0;
+    const err = await withRetry(
+      async () => {
+        calls++;
+        if (calls === 1) throw new SolverError('HTTP 502 from the API', { retryable: true, code: 'HTTP502' });
+        throw new SolverError('the API did not answer within the request timeout', { retryable: true, code: 'Timeout' });
+      },
+      { baseMs: 1, random: () => 0 },
+    ).catch((e: unknown) => e as Error);
+    expect(calls).toBe(6);
+    expect(err.message).toBe('the API did not answer within the request timeout; an earlier attempt failed with: HTTP 502 from the API');
+    expect((err as { code?: string }).code).toBe('HTTP502');
+  });
+
+  it('an abort during the backoff wait names the failure that caused the wait', async () => {
+    const controller = new AbortController();
+    const err = await withRetry(
+      async () => {
+        setTimeout(() => controller.abort(), 20);
+        throw new SolverError('Throttling: rate exceeded', { retryable: true, retryAfterMs: 5000, code: 'Throttling' });
+      },
+      { signal: controller.signal },
+    ).catch((e: unknown) => e as Error);
+    expect(err.message).toMatch(/aborted.*; an earlier attempt failed with: Throttling: rate exceeded$/i);
+    expect((err as { code?: string }).code).toBe('Throttling');
+  });
+
+  it('a first attempt cut short by the deadline is reported as it is', async () => {
+    const err = await withRetry(async () => {
+      throw new SolverError('did not answer before the challenge deadline', { code: 'DeadlineExceeded' });
+    }).catch((e: unknown) => e as Error);
+    expect(err.message).toBe('did not answer before the challenge deadline');
   });
 });

@@ -75,6 +75,7 @@ export async function executeChallenge(
   const started = performance.now();
   const timeoutMs = options.timeoutMs ?? DEFAULT_CHALLENGE_TIMEOUT_MS;
   const deadline = Date.now() + timeoutMs;
+  const within = timeoutMs < 1000 ? `${timeoutMs} ms` : `${Math.round(timeoutMs / 1000)} s`;
   const signals = [AbortSignal.timeout(timeoutMs)];
   if (options.signal) signals.push(options.signal);
   const signal = AbortSignal.any(signals);
@@ -87,6 +88,8 @@ export async function executeChallenge(
     uid: request.uid || undefined,
   });
   const metrics = options.metrics;
+  // Named when the deadline wins, so "did not finish" still says what the provider last answered.
+  let lastProviderError: string | undefined;
 
   const ctxBase = {
     secrets: recordingReader(options.secretsFor(request.resourceNamespace), seen),
@@ -107,6 +110,7 @@ export async function executeChallenge(
         metrics?.providerCalls.inc({ solver: solver.name, call, outcome: 'error' });
         metrics?.providerErrors.inc({ solver: solver.name, call, code });
         log.debug({ call, code }, 'provider call failed');
+        lastProviderError = `${call}: ${code}`;
         throw err;
       }
     },
@@ -126,7 +130,9 @@ export async function executeChallenge(
             new DeadlineError(
               options.signal?.aborted
                 ? 'challenge aborted (server shutting down or client disconnected)'
-                : `${solver.name} did not finish within ${Math.round(timeoutMs / 1000)} s; the provider may be slow or unreachable`,
+                : `${solver.name} did not finish within ${within}; the provider may be slow or unreachable${
+                    lastProviderError ? ` (last provider error: ${lastProviderError})` : ''
+                  }`,
             ),
           );
         if (signal.aborted) fail();
@@ -137,7 +143,7 @@ export async function executeChallenge(
   } catch (err) {
     let message = describeError(err);
     if ((err as Error)?.name === 'AbortError' || (err as Error)?.name === 'TimeoutError') {
-      message = `${solver.name} did not finish within ${Math.round(timeoutMs / 1000)} s (${message})`;
+      message = `${solver.name} did not finish within ${within} (${message})`;
     }
     outcome = { success: false, message: redact(`${solver.name}: ${request.action} ${request.resolvedFQDN} failed: ${message}`, seen) };
   }

@@ -1,7 +1,10 @@
 /**
  * Retry with exponential backoff and full jitter, bounded by an AbortSignal/deadline.
  * Only errors marked `retryable` (throttling, 5xx, compare-and-swap conflicts) are retried; a wait that
- * would end past the deadline is not started, so the caller still has time to answer cert-manager.
+ * would leave the next attempt no time before the deadline is not started, so the caller still has time
+ * to answer cert-manager and the message names the provider's error rather than a timeout.
+ * When the deadline cuts short an attempt that follows failed ones, the error also carries what the
+ * last real failure said: "HTTP 502" tells the operator more than "timed out".
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DeadlineError, isRetryable } from './errors.js';
@@ -14,6 +17,8 @@ export interface RetryOptions {
   attempts?: number;
   /** First backoff ceiling in ms. Default 200. */
   baseMs?: number;
+  /** A retry is started only if this much time is left for it after the wait. Default 500. */
+  reserveMs?: number;
   /** Largest backoff ceiling in ms. Default 5000. */
   maxMs?: number;
   /** Which errors to retry. Default: `err.retryable === true`. */
@@ -28,27 +33,53 @@ export async function withRetry<T>(fn: (attempt: number) => Promise<T>, options:
   const attempts = options.attempts ?? 6;
   const base = options.baseMs ?? 200;
   const max = options.maxMs ?? 5000;
+  const reserve = options.reserveMs ?? 500;
   const retryable = options.retryable ?? isRetryable;
   const random = options.random ?? Math.random;
+  let previous: unknown;
   for (let attempt = 1; ; attempt++) {
-    options.signal?.throwIfAborted();
     try {
+      options.signal?.throwIfAborted();
       return await fn(attempt);
     } catch (err) {
-      if (attempt >= attempts || !retryable(err) || options.signal?.aborted) throw err;
+      if (attempt >= attempts || !retryable(err) || options.signal?.aborted) throw withEarlierCause(err, previous);
       const ceiling = Math.min(max, base * 2 ** (attempt - 1));
       const suggested = (err as { retryAfterMs?: number }).retryAfterMs;
       const wait = Math.max(suggested ?? 0, Math.round(random() * ceiling));
-      if (options.deadline !== undefined && Date.now() + wait >= options.deadline) {
-        throw new DeadlineError(
-          `gave up after ${attempt} attempt(s): the next retry would pass the deadline; last error: ${
-            err instanceof Error ? err.message : String(err)
-          }`,
-          { cause: err, code: (err as { code?: string }).code },
-        );
+      if (options.deadline !== undefined && Date.now() + wait + reserve >= options.deadline) {
+        const last = withEarlierCause(err, previous);
+        throw new DeadlineError(`gave up after ${attempt} attempt(s): the next retry would pass the deadline; last error: ${messageOf(last)}`, {
+          cause: err,
+          code: (last as { code?: string }).code,
+        });
       }
       options.onRetry?.(err, attempt, wait);
-      await sleep(wait, undefined, options.signal ? { signal: options.signal } : undefined);
+      if (!cutShortByDeadline(err)) previous = err;
+      try {
+        await sleep(wait, undefined, options.signal ? { signal: options.signal } : undefined);
+      } catch (aborted) {
+        throw withEarlierCause(aborted, previous);
+      }
     }
   }
+}
+
+const DEADLINE_CODES = new Set(['Timeout', 'Aborted', 'DeadlineExceeded']);
+
+function cutShortByDeadline(err: unknown): boolean {
+  const { name, code } = (err ?? {}) as { name?: string; code?: string };
+  return name === 'AbortError' || name === 'TimeoutError' || (code !== undefined && DEADLINE_CODES.has(code));
+}
+
+/** A deadline error after failed attempts names the last failure that was not a timeout, keeping its code. */
+function withEarlierCause(err: unknown, previous: unknown): unknown {
+  if (previous === undefined || !cutShortByDeadline(err)) return err;
+  return new DeadlineError(`${messageOf(err)}; an earlier attempt failed with: ${messageOf(previous)}`, {
+    cause: err,
+    code: (previous as { code?: string }).code,
+  });
+}
+
+function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }
