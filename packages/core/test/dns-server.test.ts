@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSocket } from 'node:dgram';
 import { connect } from 'node:net';
 import dnsPacket, { type DecodedPacket } from 'dns-packet';
-import { startDnsServer, queryTxt, querySoa, dnsQuery, type DnsServer } from '../src/dns/index.js';
+import { startDnsServer, queryTxt, querySoa, dnsQuery, dnsExchange, type DnsServer } from '../src/dns/index.js';
 import { createMemoryStore } from '../src/solvers/memory.js';
 
 const store = createMemoryStore(['example.test.', 'sub.other.test.']);
@@ -160,6 +160,21 @@ describe('embedded DNS server', () => {
     await new Promise<void>((r) => silent.bind(0, '127.0.0.1', () => r()));
     const port = silent.address().port;
     await expect(queryTxt('x.example.test.', { server: `127.0.0.1:${port}`, timeoutMs: 200 })).rejects.toThrow(/no answer from 127\.0\.0\.1:\d+ over UDP within 200 ms/);
+    silent.close();
+  });
+
+  it('dnsExchange ends at once when its signal aborts, and ignores replies accept() rejects', async () => {
+    const silent = createSocket('udp4');
+    await new Promise<void>((r) => silent.bind(0, '127.0.0.1', () => r()));
+    // Answers every message with junk that accept() turns down: the exchange must keep waiting, not resolve.
+    silent.on('message', (_m, rinfo) => silent.send(Buffer.from('not ours'), rinfo.port, rinfo.address));
+    const server = `127.0.0.1:${silent.address().port}`;
+    const started = Date.now();
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(new Error('challenge deadline')), 150);
+    await expect(dnsExchange(Buffer.from('query'), { server, timeoutMs: 5000, signal: controller.signal }, () => false)).rejects.toThrow('challenge deadline');
+    expect(Date.now() - started).toBeLessThan(1000);
+    await expect(dnsExchange(Buffer.from('q'), { server, signal: AbortSignal.abort(new Error('already gone')) }, () => true)).rejects.toThrow('already gone');
     silent.close();
   });
 

@@ -15,6 +15,7 @@ export interface QueryOptions {
   timeoutMs?: number;
   /** Skip UDP and ask over TCP. */
   tcp?: boolean;
+  signal?: AbortSignal;
 }
 
 export interface TxtResult {
@@ -55,43 +56,70 @@ function sameQuestion(packet: DecodedPacket, name: string, type: RecordType): bo
   return packet.questions?.length === 1 && q !== undefined && q.type === type && absolute(q.name) === absolute(name);
 }
 
-function queryUdp(message: Buffer, host: string, port: number, accept: (p: DecodedPacket) => boolean, timeoutMs: number): Promise<DecodedPacket> {
+export interface ExchangeOptions {
+  /** `host:port`, `[v6]:port`, or a bare host (port 53). */
+  server: string;
+  /** Per attempt (UDP, then TCP), default 5000 ms. */
+  timeoutMs?: number;
+  /** Skip UDP and send over TCP. */
+  tcp?: boolean;
+  /** Abandons the exchange (both transports) when aborted. */
+  signal?: AbortSignal;
+}
+
+export interface ExchangeResult {
+  /** The raw reply `accept` took. */
+  reply: Buffer;
+  /** True when the reply came over TCP (asked for, or after a truncated UDP reply). */
+  overTcp: boolean;
+}
+
+/** The TC bit of a raw DNS header. */
+const truncated = (message: Buffer) => message.length >= 4 && (message[2]! & 0x02) !== 0;
+
+/** Runs one socket exchange: `start` wires the socket and calls `finish` once; timeout and abort end it too. */
+function exchangeOnce(
+  label: string,
+  timeoutMs: number,
+  signal: AbortSignal | undefined,
+  start: (finish: (err: Error | undefined, reply?: Buffer) => void) => () => void,
+): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    const socket = createSocket(isIPv6(host) ? 'udp6' : 'udp4');
-    const finish = (err: Error | undefined, packet?: DecodedPacket) => {
+    let close = () => {};
+    let done = false;
+    const onAbort = () => finish(signal?.reason instanceof Error ? signal.reason : new Error(`${label}: aborted`));
+    const finish = (err: Error | undefined, reply?: Buffer) => {
+      if (done) return;
+      done = true;
       clearTimeout(timer);
-      socket.close();
+      signal?.removeEventListener('abort', onAbort);
+      close();
       if (err) reject(err);
-      else resolve(packet!);
+      else resolve(reply!);
     };
-    const timer = setTimeout(() => finish(new Error(`no answer from ${host}:${port} over UDP within ${timeoutMs} ms`)), timeoutMs);
-    socket.on('error', (err) => finish(err));
-    socket.on('message', (buf) => {
-      let packet: DecodedPacket;
-      try {
-        packet = dnsPacket.decode(buf);
-      } catch {
-        return; // junk: keep waiting for the real answer
-      }
-      // A reply with the wrong id or question is not ours (spoofing or a stale answer): ignore it.
-      if (packet.type === 'response' && accept(packet)) finish(undefined, packet);
-    });
-    socket.send(message, port, host, (err) => err && finish(err));
+    const timer = setTimeout(() => finish(new Error(`no answer from ${label} within ${timeoutMs} ms`)), timeoutMs);
+    if (signal?.aborted) return onAbort();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    close = start(finish);
   });
 }
 
-function queryTcp(message: Buffer, host: string, port: number, accept: (p: DecodedPacket) => boolean, timeoutMs: number): Promise<DecodedPacket> {
-  return new Promise((resolve, reject) => {
+function exchangeUdp(message: Buffer, host: string, port: number, accept: (reply: Buffer) => boolean, timeoutMs: number, signal?: AbortSignal): Promise<Buffer> {
+  return exchangeOnce(`${host}:${port} over UDP`, timeoutMs, signal, (finish) => {
+    const socket = createSocket(isIPv6(host) ? 'udp6' : 'udp4');
+    socket.on('error', (err) => finish(err));
+    // A reply with the wrong id or question is not ours (spoofing or a stale answer): ignore it, keep waiting.
+    socket.on('message', (buf) => accept(buf) && finish(undefined, buf));
+    socket.send(message, port, host, (err) => err && finish(err));
+    return () => socket.close();
+  });
+}
+
+function exchangeTcp(message: Buffer, host: string, port: number, accept: (reply: Buffer) => boolean, timeoutMs: number, signal?: AbortSignal): Promise<Buffer> {
+  return exchangeOnce(`${host}:${port} over TCP`, timeoutMs, signal, (finish) => {
     const socket = connect({ host, port });
     let buffered = Buffer.alloc(0);
-    const finish = (err: Error | undefined, packet?: DecodedPacket) => {
-      clearTimeout(timer);
-      socket.destroy();
-      if (err) reject(err);
-      else resolve(packet!);
-    };
-    const timer = setTimeout(() => finish(new Error(`no answer from ${host}:${port} over TCP within ${timeoutMs} ms`)), timeoutMs);
-    socket.on('error', (err) => finish(new Error(`TCP query to ${host}:${port} failed: ${err.message}`)));
+    socket.on('error', (err) => finish(new Error(`TCP exchange with ${host}:${port} failed: ${err.message}`)));
     socket.on('connect', () => {
       const framed = Buffer.alloc(message.length + 2);
       framed.writeUInt16BE(message.length, 0);
@@ -101,32 +129,49 @@ function queryTcp(message: Buffer, host: string, port: number, accept: (p: Decod
     socket.on('data', (chunk: Buffer) => {
       buffered = Buffer.concat([buffered, chunk]);
       while (buffered.length >= 2 && buffered.length >= 2 + buffered.readUInt16BE(0)) {
-        const length = buffered.readUInt16BE(0);
-        const body = buffered.subarray(2, 2 + length);
-        buffered = buffered.subarray(2 + length);
-        try {
-          const packet = dnsPacket.decode(body);
-          if (packet.type === 'response' && accept(packet)) return finish(undefined, packet);
-        } catch {
-          return finish(new Error(`malformed DNS answer from ${host}:${port} over TCP`));
-        }
+        const body = buffered.subarray(2, 2 + buffered.readUInt16BE(0));
+        buffered = buffered.subarray(2 + body.length);
+        if (accept(body)) return finish(undefined, Buffer.from(body));
       }
     });
     socket.on('close', () => finish(new Error(`${host}:${port} closed the TCP connection without an answer`)));
+    return () => socket.destroy();
   });
+}
+
+/**
+ * Sends one DNS message (a query, an UPDATE, ...) and resolves the first reply that `accept` takes: over UDP,
+ * then over TCP when that reply is truncated (or straight over TCP with `tcp`). `accept` sees raw bytes, so a
+ * caller can check what a generic decoder cannot (TSIG, opcodes) and must reject replies that are not its own.
+ */
+export async function dnsExchange(message: Buffer, options: ExchangeOptions, accept: (reply: Buffer) => boolean): Promise<ExchangeResult> {
+  const { host, port } = parseServer(options.server);
+  const timeoutMs = options.timeoutMs ?? 5000;
+  if (!options.tcp) {
+    const reply = await exchangeUdp(message, host, port, accept, timeoutMs, options.signal);
+    if (!truncated(reply)) return { reply, overTcp: false };
+  }
+  return { reply: await exchangeTcp(message, host, port, accept, timeoutMs, options.signal), overTcp: true };
 }
 
 /** One question to one server: UDP first, TCP when the answer is truncated (or when `tcp` is set). */
 export async function dnsQuery(name: string, type: RecordType, options: QueryOptions): Promise<DnsResponse> {
-  const { host, port } = parseServer(options.server);
-  const timeoutMs = options.timeoutMs ?? 5000;
   const id = randomInt(0, 65536);
   const query: Packet = { type: 'query', id, flags: 0, questions: [{ type, name: name.replace(/\.$/, '') || '.', class: 'IN' }] };
-  const message = dnsPacket.encode(query);
-  const accept = (p: DecodedPacket) => p.id === id && sameQuestion(p, name, type);
-  let packet = options.tcp ? undefined : await queryUdp(message, host, port, accept, timeoutMs);
-  if (!packet || packet.flag_tc) packet = await queryTcp(message, host, port, accept, timeoutMs);
-  return { rcode: rcodeName(packet.flags), authoritative: packet.flag_aa, truncated: packet.flag_tc, packet };
+  let packet: DecodedPacket | undefined;
+  const accept = (reply: Buffer) => {
+    try {
+      const decoded = dnsPacket.decode(reply);
+      if (decoded.type !== 'response' || decoded.id !== id || !sameQuestion(decoded, name, type)) return false;
+      packet = decoded;
+      return true;
+    } catch {
+      return false; // junk: keep waiting for the real answer
+    }
+  };
+  await dnsExchange(dnsPacket.encode(query), options, accept);
+  const answer = packet!;
+  return { rcode: rcodeName(answer.flags), authoritative: answer.flag_aa, truncated: answer.flag_tc, packet: answer };
 }
 
 export async function queryTxt(fqdn: string, options: QueryOptions): Promise<TxtResult> {
