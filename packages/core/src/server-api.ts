@@ -2,10 +2,12 @@
 export { createCA, issueCertificate, selfSignedServing, type KeyPairPem, type IssueOptions } from './tls/certificates.js';
 export {
   createWebhookServer,
+  createWebhookApp,
   createMetricsServer,
   DEFAULT_MAX_BODY_BYTES,
   type WebhookServer,
   type WebhookServerOptions,
+  type WebhookAppOptions,
   type TlsSource,
   type MetricsServer,
 } from './server/index.js';

@@ -22,8 +22,12 @@ async function start() {
     port: 0,
   });
   const { port } = await server.listen();
-  const slow = (delayMs: number) =>
-    call({ port, ca: pair.certPem, path: '/apis/acme.example.com/v1alpha1/slow', method: 'POST', headers: JSON_HEADERS, body: challengeBody({ uid: 'slow-1', config: { delayMs } }) });
+  // Resolves once the server has the request (on a loaded machine the TLS handshake alone can take 100s of ms).
+  const slow = (delayMs: number) => {
+    const arrived = new Promise<void>((resolve) => server.server.once('request', () => resolve()));
+    const answer = call({ port, ca: pair.certPem, path: '/apis/acme.example.com/v1alpha1/slow', method: 'POST', headers: JSON_HEADERS, body: challengeBody({ uid: 'slow-1', config: { delayMs } }) });
+    return { arrived, answer };
+  };
   return { server, port, ca: pair.certPem, slow };
 }
 
@@ -31,8 +35,9 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 it('lets an in-flight challenge finish, refuses new connections, resolves once drained', async () => {
   const { server, port, ca, slow } = await start();
-  const inFlight = slow(800);
-  await sleep(200);
+  const { arrived, answer: inFlight } = slow(800);
+  await arrived;
+  await sleep(100);
   const started = Date.now();
   const closing = server.close(5000);
   await sleep(50);
@@ -49,8 +54,9 @@ it('lets an in-flight challenge finish, refuses new connections, resolves once d
 
 it('aborts challenges when the grace period runs out and still answers them', async () => {
   const { server, slow } = await start();
-  const inFlight = slow(20_000);
-  await sleep(200);
+  const { arrived, answer: inFlight } = slow(20_000);
+  await arrived;
+  await sleep(100);
   const started = Date.now();
   await server.close(1000);
   const took = Date.now() - started;

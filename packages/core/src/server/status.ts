@@ -42,10 +42,28 @@ export function failureStatus(code: keyof typeof REASON_BY_CODE | number, messag
   return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, code };
 }
 
+/** An error answer, thrown by route handlers and rendered as a Status by the app's error handler. */
+export class StatusError extends Error {
+  constructor(
+    readonly code: number,
+    message: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+    this.name = 'StatusError';
+  }
+}
+
+/**
+ * Writes a JSON answer. An error answered before the request body was read in full also closes the
+ * connection: the rest of the body is never read, so a client cannot hold the socket open by trickling it.
+ */
 export function sendJson(res: ServerResponse, code: number, body: unknown, headers: Record<string, string> = {}): void {
   const text = JSON.stringify(body);
+  const unreadBody = code >= 400 && res.req !== undefined && !res.req.complete;
   res.writeHead(code, {
     ...headers,
+    ...(unreadBody ? { Connection: 'close' } : {}),
     'Content-Type': 'application/json',
     'Content-Length': Buffer.byteLength(text),
     // Errors and challenge answers must never be cached by a proxy in between.

@@ -13,9 +13,9 @@ import type { Logger, SecretReader, ServiceAccountTokenSource } from '../solver/
 import type { SolverRegistry } from '../solver/registry.js';
 import { selfSignedServing, type KeyPairPem } from '../tls/certificates.js';
 import { staticServingCertificate, watchServingCertificate, type ServingCertificate } from '../tls/serving-certificate.js';
-import { createRequestHandler } from './handler.js';
+import { createWebhookApp, DEFAULT_MAX_BODY_BYTES } from './app.js';
 
-export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
+export { DEFAULT_MAX_BODY_BYTES };
 export const DEFAULT_GRACE_MS = 10_000;
 
 export type TlsSource =
@@ -83,25 +83,25 @@ export function createWebhookServer(options: WebhookServerOptions): WebhookServe
   server.on('tlsClientError', (err) => log.debug({ err: err.message }, 'TLS handshake failed'));
 
   const inFlight = new Set<Promise<void>>();
-  const handler = createRequestHandler({
+  const app = createWebhookApp({
     groupName: options.groupName,
     registry: options.registry,
     secretsFor: options.secretsFor,
     serviceAccountTokensFor: options.serviceAccountTokensFor,
     log,
     metrics: options.metrics,
-    auth,
+    auth: auth ? { authenticator: auth.authenticator, authorizer: auth.authorizer } : false,
     challengeTimeoutMs: options.challengeTimeoutMs,
-    maxBodyBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
+    maxBodyBytes: options.maxBodyBytes,
     isReady: () => !shuttingDown && certificate !== undefined && (auth?.ready?.() ?? true),
     isShuttingDown: () => shuttingDown,
-    shutdownSignal: shutdown.signal,
+    signal: shutdown.signal,
   });
   server.on('request', (req, res) => {
     const done = new Promise<void>((resolve) => res.once('close', resolve));
     inFlight.add(done);
     void done.then(() => inFlight.delete(done));
-    handler(req, res);
+    app(req, res);
   });
 
   function contextOptions(): SecureContextOptions {

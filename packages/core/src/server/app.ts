@@ -1,0 +1,246 @@
+/**
+ * The webhook as an express 5 application: health probes, delegated authentication/authorization, legacy
+ * discovery and one ChallengePayload endpoint per solver. Every error is a Kubernetes Status; every 2xx on a
+ * solver path carries a `response` (cert-manager dereferences it without a nil check).
+ *
+ * TLS and client certificates are not the app's business: `createWebhookServer` runs it on its own HTTPS
+ * server, and an embedder can mount it into theirs (docs/server.md, "Embedding").
+ */
+import express, { type Express, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
+import type { Authenticator, AuthorizationAttributes, Authorizer, UserInfo } from '../auth/types.js';
+import { executeChallenge } from '../challenge/execute.js';
+import type { Metrics } from '../observability/metrics.js';
+import type { Logger, SecretReader, ServiceAccountTokenSource, Solver } from '../solver/contract.js';
+import type { SolverRegistry } from '../solver/registry.js';
+import { assertJsonContentType, ClientAbortedError, readBodyText } from './body.js';
+import { API_VERSION, apiGroup, apiGroupList, apiResourceList } from './discovery.js';
+import { challengeResponse, parseChallengePayload } from './payload.js';
+import { sendJson, sendStatus, StatusError } from './status.js';
+
+export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
+
+export interface WebhookAppOptions {
+  groupName: string;
+  registry: SolverRegistry;
+  secretsFor: (namespace: string) => SecretReader;
+  serviceAccountTokensFor?: ((namespace: string) => ServiceAccountTokenSource) | undefined;
+  log: Logger;
+  metrics: Metrics;
+  /** Delegated authn/authz. `false` turns authentication OFF: any client may present and clean up (dev only). */
+  auth: { authenticator: Authenticator; authorizer: Authorizer } | false;
+  /** Time a solver gets per challenge (default 45 s, inside kube-apiserver's 60 s). */
+  challengeTimeoutMs?: number | undefined;
+  /** Largest accepted request body (default 1 MiB). */
+  maxBodyBytes?: number | undefined;
+  /** `/readyz` answers 503 while this is false (default: always ready). */
+  isReady?: () => boolean;
+  /** True once shutdown began: answers carry `Connection: close` so keep-alive sockets drain. */
+  isShuttingDown?: () => boolean;
+  /** Aborts every running challenge (e.g. when a shutdown grace period runs out). */
+  signal?: AbortSignal | undefined;
+}
+
+/** Label for `dns01_webhook_http_requests_total{path}`: bounded, never the raw path. */
+type PathClass = 'health' | 'discovery' | 'solver' | 'openapi' | 'other';
+
+interface Locals {
+  pathClass: PathClass;
+  solver: Solver<unknown>;
+}
+
+const locals = (res: Response) => res.locals as Locals;
+
+/** Kubernetes verbs for HTTP methods on a resource path. */
+const RESOURCE_VERBS: Record<string, string> = { POST: 'create', GET: 'get', HEAD: 'get', PUT: 'update', PATCH: 'patch', DELETE: 'delete' };
+
+/** The request path as the client sent it (not decoded), also when the app is mounted below a prefix. */
+const pathnameOf = (req: Request) => req.baseUrl + req.path;
+
+/** The decoded `:solver` segment of a solver path. */
+const solverName = (req: Request) => req.params.solver as string;
+
+/** path-to-regexp 8 treats these as syntax; an API group is a DNS name, but be exact anyway. */
+const literal = (segment: string) => segment.replace(/[{}()[\]+?!:*\\]/g, '\\$&');
+
+function nonResource(req: Request): AuthorizationAttributes {
+  return { kind: 'nonResource', verb: req.method === 'HEAD' ? 'get' : req.method.toLowerCase(), path: pathnameOf(req) };
+}
+
+/** The message kube-apiserver writes for a denied request, so operators recognise it. */
+function forbiddenMessage(user: UserInfo, attrs: AuthorizationAttributes, reason: string | undefined): string {
+  const why = reason ? `: ${reason}` : '';
+  if (attrs.kind === 'resource') {
+    return `${attrs.resource}.${attrs.group} is forbidden: User "${user.username}" cannot ${attrs.verb} resource "${attrs.resource}" in API group "${attrs.group}" at the cluster scope${why}`;
+  }
+  return `forbidden: User "${user.username}" cannot ${attrs.verb} path "${attrs.path}"${why}`;
+}
+
+const renderStatus = (res: Response, err: StatusError) => sendStatus(res, err.code, err.message, err.headers);
+
+export function createWebhookApp(options: WebhookAppOptions): Express {
+  const { groupName, registry, metrics, log } = options;
+  const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const isReady = options.isReady ?? (() => true);
+  const isShuttingDown = options.isShuttingDown ?? (() => false);
+  const group = literal(groupName);
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.disable('etag');
+  app.set('case sensitive routing', true); // Kubernetes paths are case-sensitive
+  app.set('query parser', false); // no endpoint takes a query
+
+  const classify =
+    (pathClass: PathClass): RequestHandler =>
+    (_req, res, next) => {
+      locals(res).pathClass = pathClass;
+      next();
+    };
+
+  /** Authenticates, then authorizes `attributesOf(req)`; answers 401/403/503 itself. */
+  const authorize =
+    (attributesOf: (req: Request) => AuthorizationAttributes) =>
+    async (req: Request, res: Response, next: NextFunction): Promise<void> => {
+      if (!options.auth) return next();
+      const attrs = attributesOf(req);
+      let user: UserInfo | null;
+      let decision: Awaited<ReturnType<Authorizer['authorize']>>;
+      try {
+        user = await options.auth.authenticator.authenticate(req);
+        if (user === null) return sendStatus(res, 401, 'Unauthorized');
+        decision = await options.auth.authorizer.authorize(user, attrs);
+      } catch (err) {
+        // Infrastructure failure (TokenReview/SubjectAccessReview unreachable): retryable for the caller.
+        log.error({ err: (err as Error).message, path: pathnameOf(req) }, 'authentication/authorization failed');
+        return sendStatus(res, 503, `unable to authenticate or authorize the request: ${(err as Error).message}`);
+      }
+      if (!decision.allowed) return sendStatus(res, 403, forbiddenMessage(user, attrs, decision.reason));
+      next();
+    };
+
+  const notFound = (req: Request) => new StatusError(404, `the server could not find the requested resource (${req.method} ${pathnameOf(req)})`);
+  const unknownPath: RequestHandler[] = [
+    authorize(nonResource),
+    (req) => {
+      throw notFound(req);
+    },
+  ];
+
+  // Bookkeeping for every request: one metric, one log line, `Connection: close` while draining.
+  app.use((req, res, next) => {
+    const started = performance.now();
+    locals(res).pathClass = 'other';
+    if (isShuttingDown()) res.setHeader('Connection', 'close');
+    res.on('finish', () => {
+      const code = res.statusCode;
+      const pathClass = locals(res).pathClass;
+      metrics.httpRequests.inc({ path: pathClass, code: String(code) });
+      const line = { method: req.method, path: pathnameOf(req), code, durationMs: Math.round(performance.now() - started) };
+      if (code >= 500) log.error(line, 'request failed');
+      else if (code >= 400 && pathClass !== 'health') log.info(line, 'request rejected');
+      else log.debug(line, 'request');
+    });
+    next();
+  });
+
+  // Probes are never authenticated (kubelet has no credentials).
+  for (const check of ['healthz', 'livez', 'readyz'] as const) {
+    app.all(`/${check}`, classify('health'), (_req, res) => {
+      const ok = check !== 'readyz' || isReady();
+      res.writeHead(ok ? 200 : 503, { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-cache, private' });
+      res.end(ok ? 'ok' : `${check} check failed: ${isShuttingDown() ? 'shutting down' : 'not ready'}`);
+    });
+  }
+
+  // Legacy discovery (webhook-protocol.md §4). An `apidiscovery.k8s.io/v2` Accept gets the legacy document
+  // too: the aggregator falls back to it.
+  const documents: Array<[string, () => unknown]> = [
+    ['/apis', () => apiGroupList(groupName)],
+    [`/apis/${group}`, () => apiGroup(groupName)],
+    [`/apis/${group}/${API_VERSION}`, () => apiResourceList(groupName, registry.names())],
+  ];
+  for (const [path, document] of documents) {
+    app
+      .route(path)
+      .all(classify('discovery'), authorize(nonResource))
+      .get((_req, res) => sendJson(res, 200, document()))
+      .all((req) => {
+        throw new StatusError(405, `method ${req.method} is not supported on ${pathnameOf(req)}`, { Allow: 'GET' });
+      });
+  }
+
+  app
+    .route(`/apis/${group}/${API_VERSION}/:solver`)
+    .all(
+      classify('solver'),
+      authorize((req) => ({
+        kind: 'resource',
+        verb: RESOURCE_VERBS[req.method] ?? req.method.toLowerCase(),
+        group: groupName,
+        version: API_VERSION,
+        resource: solverName(req),
+      })),
+      (req, res, next) => {
+        const solver = registry.get(solverName(req));
+        if (!solver) {
+          const known = registry.names();
+          throw new StatusError(404, `the server could not find the requested resource: no solver "${solverName(req)}" in ${groupName} (registered: ${known.length ? known.join(', ') : 'none'})`);
+        }
+        locals(res).solver = solver;
+        next();
+      },
+    )
+    .post(async (req, res) => {
+      const solver = locals(res).solver;
+      assertJsonContentType(req);
+      const parsed = parseChallengePayload(await readBodyText(req, maxBodyBytes));
+      if (!parsed.ok) {
+        metrics.challenges.inc({ solver: solver.name, action: 'unknown', outcome: 'invalid' });
+        throw new StatusError(400, parsed.message);
+      }
+      // The challenge stops early when the client goes away or the embedder's signal fires.
+      const clientGone = new AbortController();
+      const onClose = () => {
+        if (!res.writableFinished) clientGone.abort();
+      };
+      res.on('close', onClose);
+      try {
+        const outcome = await executeChallenge(solver, parsed.request, {
+          secretsFor: options.secretsFor,
+          serviceAccountTokensFor: options.serviceAccountTokensFor,
+          log,
+          metrics,
+          timeoutMs: options.challengeTimeoutMs,
+          signal: options.signal ? AbortSignal.any([clientGone.signal, options.signal]) : clientGone.signal,
+        });
+        if (res.destroyed) return;
+        sendJson(res, 201, challengeResponse(parsed.body, parsed.request, outcome));
+      } finally {
+        res.off('close', onClose);
+      }
+    })
+    .all((req) => {
+      throw new StatusError(405, `method ${req.method} is not supported on ${solverName(req)}.${groupName}: only create (POST) is`, { Allow: 'POST' });
+    });
+
+  app.all(['/openapi', '/openapi/*rest'], classify('openapi'), ...unknownPath);
+  app.use(...unknownPath);
+
+  // Every error becomes a Status (or, when nobody is listening any more, a closed socket).
+  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+    if (err instanceof URIError) {
+      // A solver segment that is not valid percent-encoding names nothing we serve (after authentication).
+      void authorize(nonResource)(req, res, () => renderStatus(res, notFound(req)));
+      return;
+    }
+    if (res.headersSent || res.destroyed || err instanceof ClientAbortedError) {
+      res.destroy();
+      return;
+    }
+    if (err instanceof StatusError) return renderStatus(res, err);
+    log.error({ err: (err as Error)?.message, path: pathnameOf(req) }, 'unexpected error while handling a request');
+    sendStatus(res, 500, 'internal error while handling the request; see the webhook log');
+  });
+
+  return app;
+}
