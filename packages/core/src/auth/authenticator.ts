@@ -6,12 +6,13 @@
  *   3. `Authorization: Bearer` → TokenReview (cached, both outcomes).
  * The identity headers are read ONLY in step 1; any other request's headers are ignored.
  */
-import { createHash } from 'node:crypto';
+import { createHash, type X509Certificate } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import type { TLSSocket } from 'node:tls';
 import type { KubeClientFacade, TokenReviewResult } from '../kube/client.js';
 import type { Logger } from '../solver/contract.js';
 import type { AuthenticationConfig, RequestHeaderConfig } from './authn-config.js';
-import { peerCertificates, subjectNames, verifyClientChain } from './pki.js';
+import { nextValidityChange, peerCertificates, subjectNames, verifyClientChain } from './pki.js';
 import { TtlCache } from './ttl-cache.js';
 import type { Authenticator, UserInfo } from './types.js';
 
@@ -79,34 +80,75 @@ export interface AuthenticatorOptions {
   cacheTtlMs: number;
 }
 
+/**
+ * What one TLS connection's client certificate proves under one authentication configuration. A keep-alive
+ * connection's peer certificate never changes, so the X.509 work (parsing the chain, verifying signatures,
+ * reading the subject) is done once per connection instead of once per request (it was most of the CPU
+ * time under load). The headers are still read on every request: they are never part of this.
+ */
+interface ConnectionIdentity {
+  /** The configuration this was computed for; a CA rotation replaces the object, so the next request recomputes. */
+  config: AuthenticationConfig;
+  /** When a certificate involved enters or leaves its validity period: recompute from then on. */
+  until: number;
+  /** CN of a verified front-proxy certificate whose CN is allowed; undefined = headers not trusted. */
+  frontProxyCn: string | undefined;
+  /** The user a client-CA certificate names (computed on first need). */
+  clientCertUser?: UserInfo | null;
+  chain: X509Certificate[];
+}
+
 export function createAuthenticator(options: AuthenticatorOptions): Authenticator {
   const { log, kube } = options;
   const tokens = new TtlCache<TokenReviewResult>(options.cacheTtlMs);
+  // Keyed by the TLS socket itself, never by anything the client sends in a request: an entry can only be
+  // reached by requests on the connection whose handshake presented that certificate.
+  const connections = new WeakMap<object, ConnectionIdentity>();
   let warnedNoKube = false;
 
-  function byFrontProxy(req: IncomingMessage, chain: ReturnType<typeof peerCertificates>, rh: RequestHeaderConfig): UserInfo | undefined {
-    const verified = verifyClientChain(chain, rh.ca.certificates);
+  function verifiedFrontProxyCn(chain: X509Certificate[], rh: RequestHeaderConfig, now: number): string | undefined {
+    const verified = verifyClientChain(chain, rh.ca.certificates, now);
     if (!verified.ok) return undefined;
     const { commonName } = subjectNames(verified.leaf);
     if (rh.allowedNames.length > 0 && !rh.allowedNames.includes(commonName)) {
       log.debug({ commonName, allowedNames: rh.allowedNames }, 'front-proxy certificate CN not in requestheader-allowed-names');
       return undefined;
     }
-    const user = userFromHeaders(req, rh);
-    if (!user) log.debug({ commonName }, 'front-proxy certificate without a username header');
-    return user;
+    return commonName;
   }
 
-  function byClientCertificate(chain: ReturnType<typeof peerCertificates>, config: AuthenticationConfig): UserInfo | undefined {
-    if (!config.clientCA) return undefined;
-    const verified = verifyClientChain(chain, config.clientCA.certificates);
+  function clientCertificateUser(chain: X509Certificate[], config: AuthenticationConfig, now: number): UserInfo | null {
+    if (!config.clientCA) return null;
+    const verified = verifyClientChain(chain, config.clientCA.certificates, now);
     if (!verified.ok) {
       log.debug({ reason: verified.reason }, 'client certificate rejected');
-      return undefined;
+      return null;
     }
     const { commonName, organizations } = subjectNames(verified.leaf);
-    if (!commonName) return undefined;
+    if (!commonName) return null;
     return { username: commonName, groups: organizations, extra: {} };
+  }
+
+  /** The connection's identity for `config`, from the cache while nothing it depends on changed. */
+  function connectionIdentity(req: IncomingMessage, config: AuthenticationConfig, now: number): ConnectionIdentity {
+    const socket = req.socket as Partial<TLSSocket> | undefined;
+    const cached = socket ? connections.get(socket) : undefined;
+    if (cached && cached.config === config && now < cached.until) return cached;
+    const chain = cached?.chain ?? peerCertificates(req);
+    const roots = [...(config.requestHeader?.ca.certificates ?? []), ...(config.clientCA?.certificates ?? [])];
+    const identity: ConnectionIdentity = {
+      config,
+      until: nextValidityChange([...chain, ...roots], now),
+      frontProxyCn: chain.length > 0 && config.requestHeader ? verifiedFrontProxyCn(chain, config.requestHeader, now) : undefined,
+      chain,
+    };
+    if (socket) {
+      // The cache assumes the handshake's certificate is the connection's for good: refuse TLS 1.2
+      // renegotiation, the only way a client could present another one mid-connection (TLS 1.3 has none).
+      socket.disableRenegotiation?.();
+      connections.set(socket, identity);
+    }
+    return identity;
   }
 
   async function byToken(token: string): Promise<UserInfo | undefined> {
@@ -127,11 +169,16 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
   return {
     async authenticate(req) {
       const config = options.config();
-      const chain = peerCertificates(req);
+      const now = Date.now();
+      const connection = connectionIdentity(req, config, now);
       let user: UserInfo | undefined;
-      if (chain.length > 0) {
-        if (config.requestHeader) user = byFrontProxy(req, chain, config.requestHeader);
-        user ??= byClientCertificate(chain, config);
+      if (connection.frontProxyCn !== undefined && config.requestHeader) {
+        user = userFromHeaders(req, config.requestHeader);
+        if (!user) log.debug({ commonName: connection.frontProxyCn }, 'front-proxy certificate without a username header');
+      }
+      if (!user && connection.chain.length > 0) {
+        connection.clientCertUser ??= clientCertificateUser(connection.chain, config, now);
+        user = connection.clientCertUser ?? undefined;
       }
       if (!user) {
         const token = bearerToken(req);

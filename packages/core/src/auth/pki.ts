@@ -46,6 +46,18 @@ export function peerCertificates(req: IncomingMessage): X509Certificate[] {
   return out;
 }
 
+/**
+ * The first instant after `now` at which any of `certs` enters or leaves its validity period, i.e. when a
+ * verification over them could change its answer (Infinity when none will). Lets a result be reused until then.
+ */
+export function nextValidityChange(certs: Iterable<X509Certificate>, now: number): number {
+  let next = Infinity;
+  for (const cert of certs) {
+    for (const t of [Date.parse(cert.validFrom), Date.parse(cert.validTo) + 1]) if (t > now && t < next) next = t;
+  }
+  return next;
+}
+
 function withinValidity(cert: X509Certificate, now: number): boolean {
   return now >= Date.parse(cert.validFrom) && now <= Date.parse(cert.validTo);
 }
