@@ -16,6 +16,7 @@ export type {
   ServiceAccountTokenSource,
   Solver,
   SolverContext,
+  SolverCheck,
   SolverModule,
   TxtRecord,
 } from './solver/contract.js';
@@ -37,7 +38,7 @@ export { secretSelector } from './solver/schema.js';
 export { mapSecrets, directorySecrets, type SecretMap } from './secrets/static.js';
 export { createLogger, silentLogger } from './observability/logger.js';
 export { Metrics } from './observability/metrics.js';
-export { startDnsServer, queryTxt, querySoa, dnsQuery, dnsExchange, parseServer, type ExchangeOptions, type ExchangeResult, type DnsServer, type DnsServerOptions, type QueryOptions, type TxtResult, type SoaResult, type ServableRecordSource } from './dns/index.js';
+export { startDnsServer, queryTxt, querySoa, dnsQuery, dnsExchange, findZoneBySoa, parseServer, splitTxt, type ZoneWalkResult, type ExchangeOptions, type ExchangeResult, type DnsServer, type DnsServerOptions, type QueryOptions, type TxtResult, type SoaResult, type ServableRecordSource } from './dns/index.js';
 export type { DnsRecordSource } from './dns/types.js';
 export { createMemoryStore, memorySolver, type MemoryStore } from './solvers/memory.js';
 export { environmentProxy } from './solver/proxy.js';

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSocket } from 'node:dgram';
 import { connect } from 'node:net';
 import dnsPacket, { type DecodedPacket } from 'dns-packet';
-import { startDnsServer, queryTxt, querySoa, dnsQuery, dnsExchange, type DnsServer } from '../src/dns/index.js';
+import { startDnsServer, queryTxt, querySoa, dnsQuery, dnsExchange, findZoneBySoa, type DnsServer } from '../src/dns/index.js';
 import { createMemoryStore } from '../src/solvers/memory.js';
 
 const store = createMemoryStore(['example.test.', 'sub.other.test.']);
@@ -176,6 +176,14 @@ describe('embedded DNS server', () => {
     expect(Date.now() - started).toBeLessThan(1000);
     await expect(dnsExchange(Buffer.from('q'), { server, signal: AbortSignal.abort(new Error('already gone')) }, () => true)).rejects.toThrow('already gone');
     silent.close();
+  });
+
+  it('findZoneBySoa walks up like cert-manager: the first NOERROR answer with an SOA names the zone', async () => {
+    const walk = await findZoneBySoa('_acme-challenge.a.b.example.test.', { server: dns.address });
+    expect(walk.zone).toBe('example.test.');
+    expect(walk.steps.map((s) => s.name)).toEqual(['_acme-challenge.a.b.example.test.', 'a.b.example.test.', 'b.example.test.', 'example.test.']);
+    // Outside every zone the server answers REFUSED: the walk stops with that, as cert-manager's does.
+    await expect(findZoneBySoa('x.elsewhere.', { server: dns.address })).rejects.toThrow(/SOA query for x\.elsewhere\. to .* answered REFUSED/);
   });
 
   it('serves IPv6 loopback too', async () => {

@@ -128,4 +128,21 @@ describe('defineRecordSolver derivation', () => {
       expect(outcome.message).toMatch(/extra/);
     }
   });
+
+  it('derives a read-only check: connect + one list, with the zone connect found; nothing is written', async () => {
+    const provider = fakeProvider();
+    const solver = defineRecordSolver({
+      name: 'fake',
+      config: z.strictObject({}),
+      connect: async () => Object.assign(provider.api, { zone: 'example.test.' }),
+    });
+    provider.records.set('x', { id: 'x', value: 'there', fqdn: FQDN });
+    const ctx = { config: {}, secrets: mapSecrets({})('ns1'), allowAmbientCredentials: false, log: silentLogger(), signal: new AbortController().signal, deadline: Date.now() + 5000, track: <T>(_c: string, fn: () => Promise<T>) => fn() };
+    expect(await solver.check!(request('Present', 'k'), ctx)).toEqual({ zone: 'example.test.', detail: `listed 1 TXT value(s) at ${FQDN} in zone example.test.` });
+    expect(provider.values(FQDN)).toEqual(['there']);
+    provider.script.list.push(() => {
+      throw new SolverError('fake: HTTP 403 token lacks Zone:Read');
+    });
+    await expect(solver.check!(request('Present', 'k'), ctx)).rejects.toThrow('HTTP 403 token lacks Zone:Read');
+  });
 });

@@ -3,7 +3,7 @@
  * Config is cert-manager's built-in cloudflare block (config.ts); the core derives Present/CleanUp from
  * list/add/remove (records.ts), so Present is idempotent and CleanUp removes only the value equal to `key`.
  */
-import { defineRecordSolver, environmentProxy, withRetry, type SolverContext } from '@dns01-webhook/core';
+import { defineRecordSolver, environmentProxy, toFqdn, withRetry, type SolverContext } from '@dns01-webhook/core';
 import { cloudflareConfigSchema, DEFAULT_ENDPOINT, type CloudflareConfig } from './config.js';
 import { createCloudflareClient, type CloudflareAuth } from './client.js';
 import { cloudflareRecords } from './records.js';
@@ -52,7 +52,7 @@ export const cloudflareSolver = defineRecordSolver<CloudflareConfig>({
       },
     );
     ctx.log.debug({ zone: zone.name, zoneId: zone.id }, 'cloudflare zone found');
-    return cloudflareRecords(client, zone, { ttl: config.ttl, request: requestOptions, call });
+    return Object.assign(cloudflareRecords(client, zone, { ttl: config.ttl, request: requestOptions, call }), { zone: toFqdn(zone.name) });
   },
 });
 

@@ -68,6 +68,16 @@ export const route53Solver = defineSolver<Route53Config>({
   description: 'AWS Route 53 (access keys, AssumeRole, ServiceAccount web identity, or ambient credentials)',
   present: (request, ctx) => edit(request, ctx, presentChanges, 'Present'),
   cleanUp: (request, ctx) => edit(request, ctx, cleanUpChanges, 'CleanUp'),
+  // Read-only, for `doctor`: the hosted zone lookup and one ListResourceRecordSets with these credentials.
+  async check(request, ctx) {
+    const { api, client, target } = await open(request, ctx);
+    try {
+      const sets = await api.txtSets(target.zoneId, target.fqdn);
+      return { detail: `hosted zone ${target.zoneId}: ${sets.length} TXT set(s) at ${target.fqdn}` };
+    } finally {
+      client.destroy();
+    }
+  },
 });
 
 export default route53Solver;

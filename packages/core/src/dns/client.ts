@@ -196,3 +196,31 @@ export async function querySoa(name: string, options: QueryOptions): Promise<Soa
   const { mname, rname, serial, minimum } = record.data;
   return { rcode, authoritative, soa: { zone: absolute(record.name), mname: absolute(mname), rname: absolute(rname), serial, minimum } };
 }
+
+export interface ZoneWalkResult {
+  /** The zone (SOA owner, absolute, lower-case), or undefined when no suffix has an SOA. */
+  zone?: string;
+  /** Each name asked and what came back, for messages. */
+  steps: Array<{ name: string; rcode: string; soa?: string }>;
+}
+
+/**
+ * The zone of `fqdn` the way cert-manager finds it (FindZoneByFqdn): ask for the SOA of the name, then of each
+ * parent, and take the first NOERROR answer with an SOA record in the answer section. Any rcode other than
+ * NOERROR/NXDOMAIN stops the walk with an error, as in cert-manager.
+ */
+export async function findZoneBySoa(fqdn: string, options: QueryOptions): Promise<ZoneWalkResult> {
+  const labels = absolute(fqdn).replace(/\.$/, '').split('.');
+  const steps: ZoneWalkResult['steps'] = [];
+  for (let i = 0; i < labels.length; i++) {
+    const name = `${labels.slice(i).join('.')}.`;
+    const { rcode, packet } = await dnsQuery(name, 'SOA', options);
+    if (rcode !== 'NOERROR' && rcode !== 'NXDOMAIN') {
+      throw new Error(`SOA query for ${name} to ${options.server} answered ${rcode}`);
+    }
+    const soa = rcode === 'NOERROR' ? (packet.answers ?? []).find((a) => a.type === 'SOA') : undefined;
+    steps.push({ name, rcode, ...(soa ? { soa: absolute(soa.name) } : {}) });
+    if (soa) return { zone: absolute(soa.name), steps };
+  }
+  return { steps };
+}

@@ -112,6 +112,20 @@ export interface Solver<Config = unknown> {
   initialize?(ctx: InitContext): Promise<void> | void;
   present(request: ChallengeRequest, ctx: SolverContext<Config>): Promise<void>;
   cleanUp(request: ChallengeRequest, ctx: SolverContext<Config>): Promise<void>;
+  /**
+   * Optional and read-only (`dns01-webhook doctor --domain`): prove the credentials work and find the provider
+   * zone that holds `request.resolvedFQDN`, without writing anything. Record solvers get one derived
+   * (connect + list). Throw SolverError like present does.
+   */
+  check?(request: ChallengeRequest, ctx: SolverContext<Config>): Promise<SolverCheck>;
+}
+
+/** What a read-only `check` found. */
+export interface SolverCheck {
+  /** The provider's zone holding the name (absolute), when the solver knows it; doctor compares it with the SOA walk. */
+  zone?: string;
+  /** One line on what was checked, e.g. `listed 0 TXT values at _acme-challenge.example.com. in zone example.com.`. */
+  detail: string;
 }
 
 /** One TXT value at a name, as the provider stores it. */
@@ -138,6 +152,8 @@ export interface RecordTarget {
  * - `remove` deletes one record returned by `list`. "Not found" → throw `RecordNotFoundError` (or return).
  */
 export interface RecordApi {
+  /** The provider zone `connect` found for the name (absolute), if it looked one up; reported by `doctor`. */
+  zone?: string;
   list(target: RecordTarget): Promise<TxtRecord[]>;
   add(target: RecordTarget, value: string): Promise<void>;
   remove(target: RecordTarget, record: TxtRecord): Promise<void>;

@@ -75,5 +75,12 @@ export function defineRecordSolver<Config>(definition: RecordSolverDefinition<Co
       const api = await connect(request, ctx);
       await cleanUpRecord(api, targetOf(request), request.key, ctx);
     },
+    // Read-only: connect (credentials, zone lookup) and one list.
+    async check(request, ctx) {
+      const api = await connect(request, ctx);
+      const values = await retrying(ctx, 'list')(() => api.list(targetOf(request)));
+      const where = api.zone ? ` in zone ${api.zone}` : '';
+      return { ...(api.zone ? { zone: api.zone } : {}), detail: `listed ${values.length} TXT value(s) at ${request.resolvedFQDN}${where}` };
+    },
   });
 }
