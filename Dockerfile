@@ -1,5 +1,5 @@
 # syntax=docker/dockerfile:1
-# dns01-webhook: the cert-manager DNS-01 webhook server with the bundled solvers (dnspod, route53, cloudflare).
+# dns01-webhook: the cert-manager DNS-01 webhook server with the bundled solvers (dnspod, route53, cloudflare, rfc2136).
 #   docker build -t dns01-webhook:0.1.0 .
 # Runs as `node packages/core/dist/cli/main.js serve <flags>` (see charts/dns01-webhook for the flags it gets).
 
@@ -14,6 +14,7 @@ COPY packages/core/package.json packages/core/
 COPY packages/solver-dnspod/package.json packages/solver-dnspod/
 COPY packages/solver-route53/package.json packages/solver-route53/
 COPY packages/solver-cloudflare/package.json packages/solver-cloudflare/
+COPY packages/solver-rfc2136/package.json packages/solver-rfc2136/
 COPY test/package.json test/
 RUN --mount=type=cache,target=/root/.npm npm ci --no-audit --no-fund
 COPY packages/ packages/
@@ -27,13 +28,15 @@ COPY packages/core/package.json packages/core/
 COPY packages/solver-dnspod/package.json packages/solver-dnspod/
 COPY packages/solver-route53/package.json packages/solver-route53/
 COPY packages/solver-cloudflare/package.json packages/solver-cloudflare/
+COPY packages/solver-rfc2136/package.json packages/solver-rfc2136/
 COPY test/package.json test/
 # No install scripts: none of the production dependencies has one (esbuild, the only one, is a dev dependency).
 RUN --mount=type=cache,target=/root/.npm npm ci --omit=dev --no-audit --no-fund --ignore-scripts \
       --workspace=@dns01-webhook/core \
       --workspace=@dns01-webhook/solver-dnspod \
       --workspace=@dns01-webhook/solver-route53 \
-      --workspace=@dns01-webhook/solver-cloudflare
+      --workspace=@dns01-webhook/solver-cloudflare \
+      --workspace=@dns01-webhook/solver-rfc2136
 
 # ---- runtime: node and the compiled code, no shell, no npm, non-root ----------------------------------------------
 FROM gcr.io/distroless/nodejs${NODE_VERSION}-debian12:nonroot AS runtime
@@ -50,6 +53,8 @@ COPY --from=build /app/packages/solver-route53/package.json packages/solver-rout
 COPY --from=build /app/packages/solver-route53/dist packages/solver-route53/dist
 COPY --from=build /app/packages/solver-cloudflare/package.json packages/solver-cloudflare/
 COPY --from=build /app/packages/solver-cloudflare/dist packages/solver-cloudflare/dist
+COPY --from=build /app/packages/solver-rfc2136/package.json packages/solver-rfc2136/
+COPY --from=build /app/packages/solver-rfc2136/dist packages/solver-rfc2136/dist
 # The distroless "nonroot" user; numeric so runAsNonRoot can verify it without /etc/passwd.
 USER 65532:65532
 EXPOSE 8443 9402

@@ -166,7 +166,7 @@ describe('chart objects on a real kube-apiserver', () => {
     }
     const issuers = manifests.filter((o) => o.kind === 'ClusterIssuer');
     // One per solver in each README, plus the migration page's.
-    expect(issuers.length).toBeGreaterThanOrEqual(7);
+    expect(issuers.length).toBeGreaterThanOrEqual(12);
     for (const o of manifests) {
       if (o.kind === 'Secret' && !o.metadata.namespace) o.metadata.namespace = 'cert-manager';
       const out = await cluster.kubectl(['apply', '--server-side', '--dry-run=server', `--field-manager=${FIELD_MANAGER}`, '-f', '-'], {
@@ -175,7 +175,7 @@ describe('chart objects on a real kube-apiserver', () => {
       expect(out).toContain('serverside-applied');
     }
     const webhook = issuers.map((o) => (o as unknown as { spec: { acme: { solvers: Array<{ dns01: { webhook: { solverName: string } } }> } } }).spec.acme.solvers[0]!.dns01.webhook.solverName);
-    expect(new Set(webhook)).toEqual(new Set(['dnspod', 'route53', 'cloudflare']));
+    expect(new Set(webhook)).toEqual(new Set(['dnspod', 'route53', 'cloudflare', 'rfc2136']));
   });
 
   it('helm install / uninstall against the cluster: live capabilities pick policy/v1, NOTES render, nothing is left', async () => {

@@ -22,7 +22,7 @@ const dockerfile = readFileSync(join(repoRoot, 'Dockerfile'), 'utf8');
 const stages = parseDockerfile(dockerfile);
 const WORKDIR = '/app';
 const NONROOT = 65532;
-const SOLVERS = ['@dns01-webhook/solver-dnspod', '@dns01-webhook/solver-route53', '@dns01-webhook/solver-cloudflare'];
+const SOLVERS = ['@dns01-webhook/solver-dnspod', '@dns01-webhook/solver-route53', '@dns01-webhook/solver-cloudflare', '@dns01-webhook/solver-rfc2136'];
 
 let cluster: Cluster | undefined;
 let server: ManagedProcess | undefined;
@@ -77,7 +77,7 @@ async function buildRuntimeTree(): Promise<string> {
   expect(existsSync(join(depsRoot, WORKDIR, 'node_modules/acme-client'))).toBe(false); // test workspace stays out
   // The runtime stage copies only the root node_modules: a version conflict that npm resolves by nesting under
   // packages/<name>/node_modules would be lost in the image.
-  for (const pkg of ['core', 'solver-dnspod', 'solver-route53', 'solver-cloudflare']) {
+  for (const pkg of ['core', 'solver-dnspod', 'solver-route53', 'solver-cloudflare', 'solver-rfc2136']) {
     expect(existsSync(join(depsRoot, WORKDIR, 'packages', pkg, 'node_modules')), `packages/${pkg}/node_modules must be copied by the Dockerfile`).toBe(false);
   }
 

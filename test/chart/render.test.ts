@@ -170,7 +170,7 @@ describe('rendered manifests', () => {
       '--secure-port=8443',
       '--tls-cert-file=/tls/tls.crt',
       '--tls-private-key-file=/tls/tls.key',
-      '--solver-packages=@dns01-webhook/solver-dnspod,@dns01-webhook/solver-route53,@dns01-webhook/solver-cloudflare',
+      '--solver-packages=@dns01-webhook/solver-dnspod,@dns01-webhook/solver-route53,@dns01-webhook/solver-cloudflare,@dns01-webhook/solver-rfc2136',
       '--metrics-port=9402',
       '--log-level=info',
     ]);

@@ -1,6 +1,6 @@
 /**
  * Issuance against a real ACME server (issue 4, item 6). Pebble validates DNS-01 over real DNS against the
- * provider emulator's authoritative server; acme-client plays cert-manager's ACME part; every TXT record is
+ * provider emulator's authoritative server (for rfc2136: real Knot DNS and BIND 9, updated with signed UPDATEs); acme-client plays cert-manager's ACME part; every TXT record is
  * written and removed by our webhook, reached the way cert-manager reaches it: a ChallengePayload POSTed to
  * kube-apiserver as cert-manager's ServiceAccount, proxied by the aggregator to the webhook (installed from
  * the chart, running in the network-namespace test host), which reads the provider credentials from a Secret
@@ -18,7 +18,7 @@ import { queryTxt } from '@dns01-webhook/core';
 import { startCloudflareEmulator, type CloudflareEmulator } from '../emulators/cloudflare/emulator.js';
 import { DEFAULT_SECRET_ID, DEFAULT_SECRET_KEY, startDnspodEmulator, type RunningDnspodEmulator } from '../emulators/dnspod/emulator.js';
 import { DEFAULT_KEY, startRoute53Emulator, type RunningRoute53Emulator } from '../emulators/route53/emulator.js';
-import type { RunningEmulator } from '../emulators/common/control.js';
+import { startBind, startKnot, type AuthoritativeServer } from '../rfc2136/servers.js';
 import { startCluster, type Cluster } from './cluster/cluster.js';
 import { completeChallenges, dnsSans, finalizeAndDownload, openOrder, trustAcmeServer, verifyChain, type DnsChallenge } from './support/acme-order.js';
 import { overrideHosts, startTlsFront, type HostsOverride, type TlsFront } from './support/host-override.js';
@@ -43,6 +43,8 @@ let certManagerToken: string;
 let dnspod: RunningDnspodEmulator;
 let route53: RunningRoute53Emulator;
 let cloudflare: CloudflareEmulator;
+let knot: AuthoritativeServer;
+let bind: AuthoritativeServer;
 let hosts: HostsOverride | undefined;
 let dnspodFront: TlsFront;
 const timings: Record<string, number> = {};
@@ -50,22 +52,31 @@ let pebbleVersionSeen = '';
 
 interface Case {
   name: string;
-  solver: 'dnspod' | 'route53' | 'cloudflare';
-  emulator: () => RunningEmulator;
+  solver: 'dnspod' | 'route53' | 'cloudflare' | 'rfc2136';
+  /** `host:port` of the authoritative server the solver writes to and Pebble queries. */
+  dns: () => string;
   config: () => Record<string, unknown>;
 }
+
+/** cert-manager's built-in rfc2136 block for a real Knot/BIND server, its TSIG secret in `secret`. */
+const rfc2136Config = (server: AuthoritativeServer, secret: string) => ({
+  nameserver: server.address,
+  tsigKeyName: server.keys['hmac-sha256'].name,
+  tsigAlgorithm: 'HMACSHA256',
+  tsigSecretSecretRef: { name: secret, key: 'tsig-secret' },
+});
 
 const CASES: Case[] = [
   {
     name: 'dnspod',
     solver: 'dnspod',
-    emulator: () => dnspod,
+    dns: () => dnspod.dns.address,
     config: () => ({ secretId: DEFAULT_SECRET_ID, secretKeyRef: { name: 'dnspod-secret', key: 'secret-key' }, ttl: 600, endpoint: dnspod.url }),
   },
   {
     name: 'route53',
     solver: 'route53',
-    emulator: () => route53,
+    dns: () => route53.dns.address,
     config: () => ({
       region: 'us-east-1',
       accessKeyID: DEFAULT_KEY.accessKeyId,
@@ -76,9 +87,11 @@ const CASES: Case[] = [
   {
     name: 'cloudflare',
     solver: 'cloudflare',
-    emulator: () => cloudflare,
+    dns: () => cloudflare.dns.address,
     config: () => ({ apiTokenSecretRef: { name: 'cloudflare-api-token', key: 'api-token' }, endpoint: cloudflare.url }),
   },
+  { name: 'rfc2136 (Knot DNS)', solver: 'rfc2136', dns: () => knot.address, config: () => rfc2136Config(knot, 'tsig-knot') },
+  { name: 'rfc2136 (BIND 9)', solver: 'rfc2136', dns: () => bind.address, config: () => rfc2136Config(bind, 'tsig-bind') },
 ];
 
 /** The ClusterIssuer config an imroc user has today, byte for byte (no endpoint: the real API host). */
@@ -116,14 +129,14 @@ async function solve(solver: string, action: 'Present' | 'CleanUp', c: DnsChalle
   }
 }
 
-async function txtValues(emulator: RunningEmulator): Promise<string[]> {
-  return (await queryTxt(FQDN, { server: emulator.dns.address })).values;
+async function txtValues(dns: string): Promise<string[]> {
+  return (await queryTxt(FQDN, { server: dns })).values;
 }
 
 /** The whole issuance for one solver config; returns what the assertions need. */
-async function issue(solver: string, emulator: RunningEmulator, config: Record<string, unknown>) {
+async function issue(solver: string, dns: string, config: Record<string, unknown>) {
   const t0 = Date.now();
-  const pebble: RunningPebble = await startPebble({ dnsServer: emulator.dns.address });
+  const pebble: RunningPebble = await startPebble({ dnsServer: dns });
   try {
     trustAcmeServer(pebble.tlsCaPem);
     const order = await openOrder(pebble.directoryUrl, DOMAINS);
@@ -131,7 +144,7 @@ async function issue(solver: string, emulator: RunningEmulator, config: Record<s
 
     for (const c of order.challenges) await solve(solver, 'Present', c, config);
     // cert-manager's own propagation check: the authoritative server answers both values at once.
-    const presented = await txtValues(emulator);
+    const presented = await txtValues(dns);
     await completeChallenges(order);
     const authzStatus = (await order.client.getAuthorizations(order.order)).map((a) => a.status);
     const cert = await finalizeAndDownload(order, DOMAINS);
@@ -140,9 +153,9 @@ async function issue(solver: string, emulator: RunningEmulator, config: Record<s
     // CleanUp one value at a time: the first must leave the other's value in place (apex + wildcard).
     const [first, second] = order.challenges as [DnsChallenge, DnsChallenge];
     await solve(solver, 'CleanUp', first, config);
-    const afterFirstCleanUp = await txtValues(emulator);
+    const afterFirstCleanUp = await txtValues(dns);
     await solve(solver, 'CleanUp', second, config);
-    const afterCleanUp = await txtValues(emulator);
+    const afterCleanUp = await txtValues(dns);
     // A second CleanUp (cert-manager repeats it when unsure) is "already gone" → success.
     await solve(solver, 'CleanUp', order.challenges[0]!, config);
     return { order, keys, presented, authzStatus, cert, root, afterFirstCleanUp, afterCleanUp, pebble: pebble.version, ms: Date.now() - t0 };
@@ -183,10 +196,13 @@ beforeAll(async () => {
   // On the host side of the test host's veth: the webhook inside reaches the APIs there; Pebble (on the
   // host) queries their DNS there.
   const at = cluster.host.hostIp;
-  [dnspod, route53, cloudflare] = await Promise.all([
+  [dnspod, route53, cloudflare, knot, bind] = await Promise.all([
     startDnspodEmulator({ host: at, domains: [ZONE] }),
     startRoute53Emulator({ host: at, zones: [ZONE], insyncAfterMs: 200 }),
     startCloudflareEmulator({ host: at, zones: [ZONE], tokens: { [CLOUDFLARE_TOKEN]: [ZONE] } }),
+    // Real authoritative servers (rfc2136): the webhook sends them signed UPDATEs, Pebble queries them.
+    startKnot({ host: at }),
+    startBind({ host: at }),
   ]);
   // The verbatim DNSPod config calls https://dnspod.tencentcloudapi.com: inside the test host that name
   // resolves to a TLS front (certificate from a test CA the webhook trusts) in front of the same emulator.
@@ -204,6 +220,8 @@ beforeAll(async () => {
       { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'dnspod-secret', namespace: CERT_MANAGER_NS }, stringData: { 'secret-key': DEFAULT_SECRET_KEY } },
       { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'route53-credentials', namespace: CERT_MANAGER_NS }, stringData: { 'secret-access-key': DEFAULT_KEY.secretAccessKey } },
       { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'cloudflare-api-token', namespace: CERT_MANAGER_NS }, stringData: { 'api-token': CLOUDFLARE_TOKEN } },
+      { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'tsig-knot', namespace: CERT_MANAGER_NS }, stringData: { 'tsig-secret': knot.keys['hmac-sha256'].secret } },
+      { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'tsig-bind', namespace: CERT_MANAGER_NS }, stringData: { 'tsig-secret': bind.keys['hmac-sha256'].secret } },
     ],
   }));
   certManagerToken = await cluster.createToken(CERT_MANAGER_NS, CERT_MANAGER_SA);
@@ -213,7 +231,7 @@ beforeAll(async () => {
 afterAll(async () => {
   hosts?.remove();
   await dnspodFront?.close();
-  await Promise.all([dnspod?.close(), route53?.close(), cloudflare?.close()]);
+  await Promise.all([dnspod?.close(), route53?.close(), cloudflare?.close(), knot?.stop(), bind?.stop()]);
   await cluster?.stop();
   console.log(`[issuance] ${pebbleVersionSeen ? `pebble ${pebbleVersionSeen}, ` : ''}${cluster?.versions.kubeApiserver ?? ''}; timings (ms): ${JSON.stringify(timings)}`);
 });
@@ -221,7 +239,7 @@ afterAll(async () => {
 describe('wildcard + apex issuance from Pebble, TXT records through the webhook via kube-apiserver', () => {
   for (const c of CASES) {
     it(`${c.name}: example.test + *.example.test issued, chain to Pebble's root, no TXT left`, async () => {
-      const r = await issue(c.solver, c.emulator(), c.config());
+      const r = await issue(c.solver, c.dns(), c.config());
       timings[c.name] = r.ms;
       pebbleVersionSeen = r.pebble;
       expectIssued(r);
@@ -230,7 +248,7 @@ describe('wildcard + apex issuance from Pebble, TXT records through the webhook 
 
   it('dnspod with an imroc ClusterIssuer config verbatim (groupName acme.imroc.cc, no endpoint)', async () => {
     const before = dnspodFront.forwardedHosts.length;
-    const r = await issue('dnspod', dnspod, VERBATIM_DNSPOD_CONFIG);
+    const r = await issue('dnspod', dnspod.dns.address, VERBATIM_DNSPOD_CONFIG);
     timings['dnspod-verbatim'] = r.ms;
     expectIssued(r);
     // It really went to the default API host (through the TLS front), not to a configured endpoint.
@@ -265,7 +283,7 @@ describe('wildcard + apex issuance from Pebble, TXT records through the webhook 
       } finally {
         await solve('dnspod', 'CleanUp', apex, config);
       }
-      expect(await txtValues(dnspod)).toEqual([]);
+      expect(await txtValues(dnspod.dns.address)).toEqual([]);
     } finally {
       await pebble.stop();
     }

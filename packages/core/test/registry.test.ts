@@ -2,7 +2,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { defineSolver, loadSolverPackages, SolverRegistry, z } from '@dns01-webhook/core';
+import { defineSolver, DEFAULT_SOLVER_PACKAGES, loadSolverPackages, SolverRegistry, z } from '@dns01-webhook/core';
 
 const solver = (name: string) =>
   defineSolver({ name, config: z.object({}), async present() {}, async cleanUp() {} });
@@ -20,8 +20,8 @@ describe('SolverRegistry', () => {
 
   it('loads the bundled solver packages by npm module name', async () => {
     const r = new SolverRegistry();
-    await loadSolverPackages(r, ['@dns01-webhook/solver-dnspod', '@dns01-webhook/solver-route53', '@dns01-webhook/solver-cloudflare']);
-    expect(r.names()).toEqual(['cloudflare', 'dnspod', 'route53']);
+    await loadSolverPackages(r, [...DEFAULT_SOLVER_PACKAGES]);
+    expect(r.names()).toEqual(['cloudflare', 'dnspod', 'rfc2136', 'route53']);
   });
 
   it('loads a third-party package from a path, and fails clearly on a missing one or a non-solver export', async () => {

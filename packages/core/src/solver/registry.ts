@@ -8,6 +8,7 @@ export const DEFAULT_SOLVER_PACKAGES = [
   '@dns01-webhook/solver-dnspod',
   '@dns01-webhook/solver-route53',
   '@dns01-webhook/solver-cloudflare',
+  '@dns01-webhook/solver-rfc2136',
 ];
 
 export class SolverRegistry {
