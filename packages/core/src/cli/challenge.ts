@@ -71,7 +71,7 @@ async function readConfig(command: string, file: string | undefined): Promise<un
  * Cluster access for a challenge run from the CLI: secrets and ServiceAccount tokens, both bound to the
  * namespace. The kube client is created on first use: a solver that reads none (ambient credentials) needs no cluster.
  */
-async function kubeAccessFor(kubeconfig: string | undefined) {
+export async function kubeAccessFor(kubeconfig: string | undefined) {
   const [{ createKubeClient }, { kubeSecrets }] = await Promise.all([import('../kube/client.js'), import('../secrets/kube.js')]);
   let client: ReturnType<typeof createKubeClient> | undefined;
   const kube = () => (client ??= createKubeClient(kubeconfig === undefined ? {} : { kubeconfig }));

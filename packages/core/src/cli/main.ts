@@ -14,6 +14,7 @@ Commands:
   cleanup   clean up one TXT record with a solver, in this process     dns01-webhook cleanup --help
   check     check whether a TXT value is visible in DNS                dns01-webhook check --help
   dev       local playground: DNS + webhook, memory solver, auth OFF   dns01-webhook dev --help
+  doctor    diagnose an installation from a kubeconfig, with fixes    dns01-webhook doctor --help
   init-solver  generate a new solver package (passes the kit as is)   dns01-webhook init-solver --help
 
 Flags:
@@ -35,6 +36,7 @@ const COMMANDS: Record<string, () => Promise<Runner>> = {
   cleanup: async () => (argv) => import('./challenge.js').then((m) => m.runChallenge('cleanup', argv)),
   check: async () => (argv) => import('./check.js').then((m) => m.runCheck(argv)),
   dev: async () => (argv) => import('./dev.js').then((m) => m.runDev(argv)),
+  doctor: async () => (argv) => import('./doctor.js').then((m) => m.runDoctor(argv)),
   'init-solver': async () => (argv) => import('./init-solver.js').then((m) => m.runInitSolver(argv)),
 };
 

@@ -98,7 +98,7 @@ export interface KubeClientOptions {
 
 const DEFAULT_TIMEOUT_MS = 10_000;
 
-function loadKubeConfig(kubeconfig?: string): KubeConfig {
+export function loadKubeConfig(kubeconfig?: string): KubeConfig {
   const kc = new KubeConfig();
   if (kubeconfig) {
     if (!existsSync(kubeconfig)) throw new Error(`kubeconfig file ${kubeconfig} does not exist`);
