@@ -4,7 +4,7 @@
  * that was updated. Then one Present/CleanUp round per TSIG algorithm, over UDP and over TCP.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { queryTxt } from '@dns01-webhook/core';
+import { queryTxt, silentLogger } from '@dns01-webhook/core';
 import { conformance, randomKey } from '@dns01-webhook/core/conformance';
 import rfc2136Solver from '@dns01-webhook/solver-rfc2136';
 import { ALGORITHMS, startBind, startKnot, ZONE, type AuthoritativeServer } from './servers.js';
@@ -53,6 +53,28 @@ for (const [kind, start] of [['Knot DNS', startKnot], ['BIND 9', startBind]] as 
       expect(await run(server, request('CleanUp', keep, configFor(server, 'hmac-sha512'), fqdn))).toEqual({ success: true });
       expect((await queryTxt(fqdn, { server: server.address })).values).toEqual([]);
     }, 60_000);
+
+    it('check (doctor, read-only): a TSIG-signed SOA query proves the key and names the zone; a wrong secret fails', async () => {
+      const ctxFor = (config: Record<string, unknown>) => ({
+        config: rfc2136Solver.config.parse(config),
+        secrets: secretsFor(server)(NAMESPACE),
+        allowAmbientCredentials: false,
+        log: silentLogger(),
+        signal: new AbortController().signal,
+        deadline: Date.now() + 10_000,
+        track: <T>(_c: string, fn: () => Promise<T>) => fn(),
+      });
+      const fqdn = `_acme-challenge.check.${ZONE}`;
+      const before = (await queryTxt(fqdn, { server: server.address })).values;
+      expect(await rfc2136Solver.check!(request('Present', 'k', {}, fqdn), ctxFor(configFor(server, 'hmac-sha384')))).toEqual({
+        zone: ZONE,
+        detail: `${server.address} is authoritative for ${fqdn} in zone ${ZONE} (SOA query, signed with TSIG key "acme-hmac-sha384." (hmac-sha384) and verified)`,
+      });
+      await expect(
+        rfc2136Solver.check!(request('Present', 'k', {}, fqdn), ctxFor(configFor(server, 'hmac-sha256', { tsigSecretSecretRef: { name: 'wrong', key: 'tsig-secret' } }))),
+      ).rejects.toThrow('(NOTAUTH/BADSIG)');
+      expect((await queryTxt(fqdn, { server: server.address })).values).toEqual(before);
+    });
 
     it('the default algorithm is HMACMD5, as in cert-manager (a config without tsigAlgorithm)', async () => {
       const { tsigAlgorithm: _omitted, ...config } = configFor(server, 'hmac-md5');
