@@ -123,7 +123,7 @@ describe('POST /apis/<group>/v1alpha1/<solver>', () => {
     expectStatus(chunked, 413, 'RequestEntityTooLarge', /larger than 4096 bytes/);
     expectStatus(await post(challengeBody(), { 'Content-Type': 'text/plain' }), 415, 'UnsupportedMediaType', /text\/plain/);
     expectStatus(await post(challengeBody(), { 'Content-Type': 'application/yaml' }), 415, 'UnsupportedMediaType', /application\/yaml/);
-    expectStatus(await post(challengeBody(), {}), 415, 'UnsupportedMediaType', /send application\/json/);
+    expectStatus(await post(challengeBody(), { 'Content-Type': 'json' }), 415, 'UnsupportedMediaType', /send application\/json/);
     const get = await call({ port, ca, path: SOLVER_PATH });
     expectStatus(get, 405, 'MethodNotAllowed', /only create/);
     expect(get.headers.allow).toBe('POST');

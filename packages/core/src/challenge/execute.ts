@@ -13,7 +13,8 @@ import type {
   Solver,
   SolverContext,
 } from '../solver/contract.js';
-import { ConfigError, DeadlineError } from '../solver/errors.js';
+import { ConfigError, DeadlineError, SolverError } from '../solver/errors.js';
+import { challengeRequestProblem } from '../solver/names.js';
 import type { Metrics } from '../observability/metrics.js';
 import { formatConfigIssues } from './config.js';
 
@@ -142,6 +143,8 @@ export async function executeChallenge(
   let outcome: ChallengeOutcome;
   let onAbort: (() => void) | undefined;
   try {
+    const invalidNames = challengeRequestProblem(request);
+    if (invalidNames) throw new SolverError(`invalid request: ${invalidNames}`, { code: 'InvalidRequest' });
     const config = validateConfig(solver, request.config);
     const ctx: SolverContext<unknown> = { ...ctxBase, config };
     const run = request.action === 'Present' ? solver.present(request, ctx) : solver.cleanUp(request, ctx);

@@ -18,6 +18,15 @@ import { challengeResponse, parseChallengePayload } from './payload.js';
 import { sendJson, sendStatus, StatusError } from './status.js';
 
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
+/** Requests handled at once (probes not counted); more get 429 + Retry-After, like kube-apiserver's max-in-flight. */
+export const DEFAULT_MAX_IN_FLIGHT = 200;
+/**
+ * Request bodies held at once (declared Content-Length, or the body limit for a chunked body). Bodies are
+ * kept, parsed, until the answer is sent; this is what bounds memory under many large bodies.
+ */
+export const DEFAULT_MAX_IN_FLIGHT_BODY_BYTES = 16 * 1024 * 1024;
+/** Just above kube-apiserver's 60 s: by then nobody waits for the answer any more. */
+export const DEFAULT_REQUEST_DEADLINE_MS = 61_000;
 
 export interface WebhookAppOptions {
   groupName: string;
@@ -32,6 +41,12 @@ export interface WebhookAppOptions {
   challengeTimeoutMs?: number | undefined;
   /** Largest accepted request body (default 1 MiB). */
   maxBodyBytes?: number | undefined;
+  /** Requests handled at once, probes not counted (default 200); more are answered 429 + `Retry-After: 1`. */
+  maxInFlight?: number | undefined;
+  /** Request bodies held at once, in bytes (default 16 MiB); a body past it is answered 429 + `Retry-After: 1`. */
+  maxInFlightBodyBytes?: number | undefined;
+  /** Time from arrival to answer (default 61 s): then the challenge is aborted and the request answered 504. */
+  requestDeadlineMs?: number | undefined;
   /** `/readyz` answers 503 while this is false (default: always ready). */
   isReady?: () => boolean;
   /** True once shutdown began: answers carry `Connection: close` so keep-alive sockets drain. */
@@ -46,6 +61,8 @@ type PathClass = 'health' | 'discovery' | 'solver' | 'openapi' | 'other';
 interface Locals {
   pathClass: PathClass;
   solver: Solver<unknown>;
+  /** Aborts this request's challenge: client gone, deadline passed, or the embedder's signal fired. */
+  stop: AbortController;
 }
 
 const locals = (res: Response) => res.locals as Locals;
@@ -55,6 +72,9 @@ const RESOURCE_VERBS: Record<string, string> = { POST: 'create', GET: 'get', HEA
 
 /** The request path as the client sent it (not decoded), also when the app is mounted below a prefix. */
 const pathnameOf = (req: Request) => req.baseUrl + req.path;
+
+/** Paths in log lines: as sent, but never more than 200 characters of it. */
+const logPath = (path: string) => (path.length > 200 ? `${path.slice(0, 200)}… (${path.length} characters)` : path);
 
 /** The decoded `:solver` segment of a solver path. */
 const solverName = (req: Request) => req.params.solver as string;
@@ -82,6 +102,13 @@ export function createWebhookApp(options: WebhookAppOptions): Express {
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const isReady = options.isReady ?? (() => true);
   const isShuttingDown = options.isShuttingDown ?? (() => false);
+  const maxInFlight = options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT;
+  const maxInFlightBodyBytes = options.maxInFlightBodyBytes ?? DEFAULT_MAX_IN_FLIGHT_BODY_BYTES;
+  const requestDeadlineMs = options.requestDeadlineMs ?? DEFAULT_REQUEST_DEADLINE_MS;
+  let inFlight = 0;
+  let bodyBytesInFlight = 0;
+  const tooMany = (what: string) =>
+    new StatusError(429, `Too many requests, please try again later. (${what})`, { 'Retry-After': '1' });
   const group = literal(groupName);
 
   const app = express();
@@ -126,16 +153,29 @@ export function createWebhookApp(options: WebhookAppOptions): Express {
     },
   ];
 
-  // Bookkeeping for every request: one metric, one log line, `Connection: close` while draining.
+  // Bookkeeping for every request: one metric, one log line, `Connection: close` while draining, the deadline.
   app.use((req, res, next) => {
     const started = performance.now();
-    locals(res).pathClass = 'other';
+    const stop = new AbortController();
+    Object.assign(locals(res), { pathClass: 'other', stop });
     if (isShuttingDown()) res.setHeader('Connection', 'close');
-    res.on('finish', () => {
+    const onSignal = () => stop.abort();
+    options.signal?.addEventListener('abort', onSignal, { once: true });
+    const deadline = setTimeout(() => {
+      stop.abort();
+      if (res.headersSent) res.destroy();
+      else sendStatus(res, 504, `request did not complete within ${requestDeadlineMs / 1000} s`, { Connection: 'close' });
+    }, requestDeadlineMs);
+    res.once('close', () => {
+      clearTimeout(deadline);
+      options.signal?.removeEventListener('abort', onSignal);
+      if (!res.writableFinished) stop.abort(); // the client went away before the answer
+    });
+    res.once('finish', () => {
       const code = res.statusCode;
       const pathClass = locals(res).pathClass;
       metrics.httpRequests.inc({ path: pathClass, code: String(code) });
-      const line = { method: req.method, path: pathnameOf(req), code, durationMs: Math.round(performance.now() - started) };
+      const line = { method: req.method, path: logPath(pathnameOf(req)), code, durationMs: Math.round(performance.now() - started) };
       if (code >= 500) log.error(line, 'request failed');
       else if (code >= 400 && pathClass !== 'health') log.info(line, 'request rejected');
       else log.debug(line, 'request');
@@ -151,6 +191,14 @@ export function createWebhookApp(options: WebhookAppOptions): Express {
       res.end(ok ? 'ok' : `${check} check failed: ${isShuttingDown() ? 'shutting down' : 'not ready'}`);
     });
   }
+
+  // Everything but the probes counts against the in-flight cap (kubelet must reach a busy pod).
+  app.use((_req, res, next) => {
+    if (inFlight >= maxInFlight) throw tooMany(`more than ${maxInFlight} requests in flight`);
+    inFlight++;
+    res.once('close', () => inFlight--);
+    next();
+  });
 
   // Legacy discovery (webhook-protocol.md §4). An `apidiscovery.k8s.io/v2` Accept gets the legacy document
   // too: the aggregator falls back to it.
@@ -191,37 +239,39 @@ export function createWebhookApp(options: WebhookAppOptions): Express {
       },
     )
     .post(async (req, res) => {
-      const solver = locals(res).solver;
+      const { solver, stop } = locals(res);
       assertJsonContentType(req);
+      reserveBody(req, res);
       const parsed = parseChallengePayload(await readBodyText(req, maxBodyBytes));
       if (!parsed.ok) {
         metrics.challenges.inc({ solver: solver.name, action: 'unknown', outcome: 'invalid' });
         throw new StatusError(400, parsed.message);
       }
-      // The challenge stops early when the client goes away or the embedder's signal fires.
-      const clientGone = new AbortController();
-      const onClose = () => {
-        if (!res.writableFinished) clientGone.abort();
-      };
-      res.on('close', onClose);
-      try {
-        const outcome = await executeChallenge(solver, parsed.request, {
-          secretsFor: options.secretsFor,
-          serviceAccountTokensFor: options.serviceAccountTokensFor,
-          log,
-          metrics,
-          timeoutMs: options.challengeTimeoutMs,
-          signal: options.signal ? AbortSignal.any([clientGone.signal, options.signal]) : clientGone.signal,
-        });
-        if (res.destroyed) return;
-        sendJson(res, 201, challengeResponse(parsed.body, parsed.request, outcome));
-      } finally {
-        res.off('close', onClose);
-      }
+      const outcome = await executeChallenge(solver, parsed.request, {
+        secretsFor: options.secretsFor,
+        serviceAccountTokensFor: options.serviceAccountTokensFor,
+        log,
+        metrics,
+        timeoutMs: options.challengeTimeoutMs,
+        signal: stop.signal,
+      });
+      // Answered already (deadline) or nobody left to answer.
+      if (res.headersSent || res.destroyed) return;
+      sendJson(res, 201, challengeResponse(parsed.body, parsed.request, outcome));
     })
     .all((req) => {
       throw new StatusError(405, `method ${req.method} is not supported on ${solverName(req)}.${groupName}: only create (POST) is`, { Allow: 'POST' });
     });
+
+  /** Counts the body against the in-flight body budget until the answer is sent (429 when it does not fit). */
+  function reserveBody(req: Request, res: Response): void {
+    const declared = Number(req.headers['content-length']);
+    const bytes = Number.isFinite(declared) ? Math.min(declared, maxBodyBytes + 1) : maxBodyBytes;
+    if (bytes === 0) return;
+    if (bodyBytesInFlight + bytes > maxInFlightBodyBytes) throw tooMany(`request bodies in flight would exceed ${maxInFlightBodyBytes} bytes`);
+    bodyBytesInFlight += bytes;
+    res.once('close', () => (bodyBytesInFlight -= bytes));
+  }
 
   app.all(['/openapi', '/openapi/*rest'], classify('openapi'), ...unknownPath);
   app.use(...unknownPath);

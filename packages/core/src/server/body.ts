@@ -14,10 +14,13 @@ export function isJsonMediaType(header: string): boolean {
   return header.split(';')[0]!.trim().toLowerCase() === 'application/json';
 }
 
-/** Throws a StatusError (415) unless the request declares JSON. */
+/**
+ * Throws a StatusError (415) unless the body is JSON. No Content-Type (or an empty one) counts as JSON, as in
+ * k8s.io/apiserver (it falls back to its first serializer, JSON): `kubectl create --raw -f payload.json` sends none.
+ */
 export function assertJsonContentType(req: IncomingMessage): void {
   const header = req.headers['content-type'];
-  if (header === undefined || !isJsonMediaType(header)) {
+  if (header !== undefined && header.trim() !== '' && !isJsonMediaType(header)) {
     throw new StatusError(415, `unsupported media type ${JSON.stringify(header ?? '')}: send application/json`);
   }
 }

@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import type { ChallengeRequest } from '../solver/contract.js';
 import type { ChallengeOutcome } from '../challenge/execute.js';
+import { challengeRequestProblem } from '../solver/names.js';
 
 export const PAYLOAD_API_VERSION = 'webhook.acme.cert-manager.io/v1alpha1';
 export const PAYLOAD_KIND = 'ChallengePayload';
@@ -26,6 +27,42 @@ const requestSchema = z.object({
   config: z.unknown().optional(),
 });
 
+/**
+ * Deepest accepted nesting of objects/arrays in a body. A ChallengePayload's config is a few levels deep;
+ * the bound keeps every recursive step after parsing (validation messages, the JSON echo, logging) far from
+ * the stack limit.
+ */
+export const MAX_JSON_DEPTH = 64;
+
+/**
+ * A linear scan of the raw text, before JSON.parse: why its nesting is too deep, or undefined. Brackets inside
+ * strings do not count; malformed JSON is left for JSON.parse to describe.
+ */
+export function jsonDepthProblem(text: string, maxDepth = MAX_JSON_DEPTH): string | undefined {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) {
+      inString = true;
+    } else if (c === 0x7b || c === 0x5b) {
+      if (++depth > maxDepth) return `request body nests objects/arrays deeper than ${maxDepth} levels (at offset ${i})`;
+    } else if (c === 0x7d || c === 0x5d) {
+      depth--;
+    }
+  }
+  return undefined;
+}
+
+/** A value for an error message, at most ~100 characters. */
+function preview(value: unknown): string {
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 100 ? `${text.slice(0, 100)}… (${text.length} characters)` : text;
+}
+
 export type ParsedPayload =
   | { ok: true; request: ChallengeRequest; body: Record<string, unknown> }
   | { ok: false; message: string };
@@ -34,7 +71,7 @@ function describeIssue(issue: z.core.$ZodIssue, raw: Record<string, unknown>): s
   const field = String(issue.path[0] ?? '');
   const path = ['request', ...issue.path.map(String)].join('.');
   if (raw[field] === undefined || raw[field] === null) return `${path} is required`;
-  if (field === 'action') return `${path} must be "Present" or "CleanUp", got ${JSON.stringify(raw[field])}`;
+  if (field === 'action') return `${path} must be "Present" or "CleanUp", got ${preview(raw[field])}`;
   if (issue.code === 'too_small') return `${path} must not be empty`;
   if (issue.code === 'invalid_type') return `${path} must be a ${issue.expected}, got ${Array.isArray(raw[field]) ? 'array' : typeof raw[field]}`;
   return `${path}: ${issue.message}`;
@@ -43,6 +80,8 @@ function describeIssue(issue: z.core.$ZodIssue, raw: Record<string, unknown>): s
 /** Parses the raw body text. Every failure message names what is wrong, for a 400 Status. */
 export function parseChallengePayload(text: string): ParsedPayload {
   if (text.trim() === '') return { ok: false, message: 'empty request body: expected a ChallengePayload' };
+  const tooDeep = jsonDepthProblem(text);
+  if (tooDeep) return { ok: false, message: tooDeep };
   let body: unknown;
   try {
     body = JSON.parse(text);
@@ -55,10 +94,10 @@ export function parseChallengePayload(text: string): ParsedPayload {
   const obj = body as Record<string, unknown>;
   // cert-manager does not send apiVersion/kind; when present they must name ChallengePayload.
   if (obj.apiVersion !== undefined && obj.apiVersion !== PAYLOAD_API_VERSION) {
-    return { ok: false, message: `unsupported apiVersion ${JSON.stringify(obj.apiVersion)}: expected "${PAYLOAD_API_VERSION}"` };
+    return { ok: false, message: `unsupported apiVersion ${preview(obj.apiVersion)}: expected "${PAYLOAD_API_VERSION}"` };
   }
   if (obj.kind !== undefined && obj.kind !== PAYLOAD_KIND) {
-    return { ok: false, message: `unsupported kind ${JSON.stringify(obj.kind)}: expected "${PAYLOAD_KIND}"` };
+    return { ok: false, message: `unsupported kind ${preview(obj.kind)}: expected "${PAYLOAD_KIND}"` };
   }
   const raw = obj.request;
   if (raw === undefined || raw === null) return { ok: false, message: 'request body has no "request": expected a ChallengePayload' };
@@ -73,6 +112,9 @@ export function parseChallengePayload(text: string): ParsedPayload {
     );
     return { ok: false, message: `invalid ChallengePayload: ${issues.map((i) => describeIssue(i, rawRequest)).join('; ')}` };
   }
+  // DNS limits before any provider call: a name no DNS can hold must not become a walk of API lookups.
+  const names = challengeRequestProblem(parsed.data);
+  if (names) return { ok: false, message: `invalid ChallengePayload: request.${names}` };
   return { ok: true, request: parsed.data as ChallengeRequest, body: obj };
 }
 

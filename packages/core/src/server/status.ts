@@ -12,6 +12,8 @@ export type StatusReason =
   | 'MethodNotAllowed'
   | 'RequestEntityTooLarge'
   | 'UnsupportedMediaType'
+  | 'TooManyRequests'
+  | 'Timeout'
   | 'InternalError'
   | 'ServiceUnavailable';
 
@@ -21,10 +23,14 @@ const REASON_BY_CODE: Record<number, StatusReason> = {
   403: 'Forbidden',
   404: 'NotFound',
   405: 'MethodNotAllowed',
+  408: 'Timeout',
   413: 'RequestEntityTooLarge',
   415: 'UnsupportedMediaType',
+  429: 'TooManyRequests',
+  431: 'BadRequest',
   500: 'InternalError',
   503: 'ServiceUnavailable',
+  504: 'Timeout',
 };
 
 export interface KubeStatus {

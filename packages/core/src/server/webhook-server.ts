@@ -14,6 +14,7 @@ import type { SolverRegistry } from '../solver/registry.js';
 import { selfSignedServing, type KeyPairPem } from '../tls/certificates.js';
 import { staticServingCertificate, watchServingCertificate, type ServingCertificate } from '../tls/serving-certificate.js';
 import { createWebhookApp, DEFAULT_MAX_BODY_BYTES } from './app.js';
+import { failureStatus } from './status.js';
 
 export { DEFAULT_MAX_BODY_BYTES };
 export const DEFAULT_GRACE_MS = 10_000;
@@ -37,7 +38,22 @@ export interface WebhookServerOptions {
   port?: number;
   challengeTimeoutMs?: number;
   maxBodyBytes?: number;
+  /** See WebhookAppOptions: requests and request bodies handled at once, time from arrival to answer. */
+  maxInFlight?: number;
+  maxInFlightBodyBytes?: number;
+  requestDeadlineMs?: number;
+  /** Slow-client bounds (defaults: DEFAULT_HEADERS_TIMEOUT_MS, DEFAULT_BODY_TIMEOUT_MS). */
+  headersTimeoutMs?: number;
+  bodyTimeoutMs?: number;
 }
+
+/**
+ * From connection (TLS handshake included) to a request's complete headers. kube-apiserver's proxy and the
+ * kubelet send headers at once; k8s.io/apiserver allows 32 s (ReadHeaderTimeout), a trickling client less here.
+ */
+export const DEFAULT_HEADERS_TIMEOUT_MS = 10_000;
+/** From a request's first byte to its last body byte (Node's requestTimeout; the answer is bounded by the app's deadline). */
+export const DEFAULT_BODY_TIMEOUT_MS = 30_000;
 
 export interface WebhookServer {
   listen(): Promise<{ address: string; port: number }>;
@@ -63,24 +79,59 @@ export function createWebhookServer(options: WebhookServerOptions): WebhookServe
   let certificate: ServingCertificate | undefined;
   const cleanups: Array<() => void> = [];
 
+  const headersTimeoutMs = options.headersTimeoutMs ?? DEFAULT_HEADERS_TIMEOUT_MS;
   const server = createServer({
     // Ask for a client certificate, never reject the handshake over it: the authenticator decides.
     requestCert: auth !== undefined,
     rejectUnauthorized: false,
     minVersion: 'TLSv1.2',
+    handshakeTimeout: headersTimeoutMs,
+    // How often Node enforces headersTimeout/requestTimeout (default 30 s would let them overrun that much).
+    connectionsCheckingInterval: 1_000,
   });
   // Longer than the idle timeout of Go HTTP transports such as kube-apiserver's proxy (90 s): the client closes
   // an idle connection first and never sends a (non-retryable) POST into a socket we are closing.
   server.keepAliveTimeout = 120_000;
-  server.headersTimeout = 60_000;
-  server.requestTimeout = 0; // challenges have their own deadline
+  server.headersTimeout = headersTimeoutMs;
+  server.requestTimeout = Math.max(options.bodyTimeoutMs ?? DEFAULT_BODY_TIMEOUT_MS, headersTimeoutMs);
 
   const sockets = new Set<Socket>();
   server.on('connection', (socket: Socket) => {
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
   });
+  // Node's headersTimeout only starts with a request's first byte: a connection that never sends one would
+  // stay open for ever. The first request must arrive soon after the handshake (2 s later than headersTimeout,
+  // so that headers which did start get Node's 408 rather than a silent close).
+  const firstRequest = new WeakMap<Socket, NodeJS.Timeout>();
+  server.on('secureConnection', (socket: Socket) => {
+    const timer = setTimeout(() => socket.destroy(), headersTimeoutMs + 2_000);
+    firstRequest.set(socket, timer);
+    socket.once('close', () => clearTimeout(timer));
+  });
+  server.on('request', (req) => {
+    clearTimeout(firstRequest.get(req.socket));
+    firstRequest.delete(req.socket);
+  });
   server.on('tlsClientError', (err) => log.debug({ err: err.message }, 'TLS handshake failed'));
+  // A malformed request, headers too large, or a request not received in time: answered with a Status when
+  // nothing was written on the connection yet, then closed (what Node does, as JSON kubectl can print).
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+    const code = err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
+    const pending = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+    if (err.code !== 'ECONNRESET' && socket.writable && !pending?.headersSent) {
+      const message =
+        code === 408 ? 'request not received in time (headers or body too slow)'
+        : code === 431 ? 'request headers too large'
+        : `malformed HTTP request (${err.code ?? 'parse error'})`;
+      const body = JSON.stringify(failureStatus(code, message));
+      socket.write(
+        `HTTP/1.1 ${code} ${code === 408 ? 'Request Timeout' : code === 431 ? 'Request Header Fields Too Large' : 'Bad Request'}\r\n` +
+          `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      );
+    }
+    socket.destroy();
+  });
 
   const inFlight = new Set<Promise<void>>();
   const app = createWebhookApp({
@@ -93,6 +144,9 @@ export function createWebhookServer(options: WebhookServerOptions): WebhookServe
     auth: auth ? { authenticator: auth.authenticator, authorizer: auth.authorizer } : false,
     challengeTimeoutMs: options.challengeTimeoutMs,
     maxBodyBytes: options.maxBodyBytes,
+    maxInFlight: options.maxInFlight,
+    maxInFlightBodyBytes: options.maxInFlightBodyBytes,
+    requestDeadlineMs: options.requestDeadlineMs,
     isReady: () => !shuttingDown && certificate !== undefined && (auth?.ready?.() ?? true),
     isShuttingDown: () => shuttingDown,
     signal: shutdown.signal,
