@@ -1,20 +1,10 @@
 /**
  * The few kube-apiserver calls the webhook makes, behind a small facade so the rest of the code (auth,
- * secrets, solvers) never sees @kubernetes/client-node's generated types and can be tested against the
- * stub in `testing/kube-stub.ts` or a fake object.
+ * secrets, solvers) never sees Kubernetes client types and can be tested against the stub in
+ * `testing/kube-stub.ts` or a fake object. Plain HTTPS calls over `connection.ts` (see there why).
  */
-import { existsSync } from 'node:fs';
-import { homedir } from 'node:os';
-import { join } from 'node:path';
-import {
-  AuthenticationV1Api,
-  AuthorizationV1Api,
-  CoreV1Api,
-  KubeConfig,
-  Watch,
-  type V1ConfigMap,
-} from '@kubernetes/client-node';
 import type { AuthorizationAttributes, Decision, UserInfo } from '../auth/types.js';
+import { loadKubeConnection } from './connection.js';
 import { KubeApiError, toKubeApiError } from './errors.js';
 import { watchObject, type WatchHandle } from './watch.js';
 
@@ -92,29 +82,34 @@ export interface KubeClientOptions {
    * else `$KUBECONFIG` / `~/.kube/config`.
    */
   kubeconfig?: string;
-  /** Per-call timeout (client-node sets none). Default 10 s. */
+  /** Per-call timeout. Default 10 s. */
   requestTimeoutMs?: number;
 }
 
 const DEFAULT_TIMEOUT_MS = 10_000;
 
-export function loadKubeConfig(kubeconfig?: string): KubeConfig {
-  const kc = new KubeConfig();
-  if (kubeconfig) {
-    if (!existsSync(kubeconfig)) throw new Error(`kubeconfig file ${kubeconfig} does not exist`);
-    kc.loadFromFile(kubeconfig);
-  } else if (process.env.KUBERNETES_SERVICE_HOST) {
-    kc.loadFromCluster();
-  } else if (process.env.KUBECONFIG || existsSync(join(homedir(), '.kube', 'config'))) {
-    kc.loadFromDefault();
-  } else {
-    throw new Error('no Kubernetes configuration: not running in a cluster, no --kubeconfig, no $KUBECONFIG or ~/.kube/config');
-  }
-  if (!kc.getCurrentCluster()) throw new Error(`kubeconfig ${kubeconfig ?? ''} has no current cluster`.replace('  ', ' '));
-  return kc;
+/** The parts of the API objects read here. */
+interface ObjectMeta {
+  metadata?: { namespace?: string; name?: string; resourceVersion?: string };
+}
+type ConfigMapObject = ObjectMeta & { data?: Record<string, string> };
+type SecretObject = ObjectMeta & { type?: string; data?: Record<string, string> };
+interface TokenReviewObject {
+  status?: {
+    authenticated?: boolean;
+    user?: { username?: string; uid?: string; groups?: string[]; extra?: Record<string, string[]> };
+    audiences?: string[];
+    error?: string;
+  };
+}
+interface SubjectAccessReviewObject {
+  status?: { allowed?: boolean; denied?: boolean; reason?: string; evaluationError?: string };
+}
+interface TokenRequestObject {
+  status?: { token?: string; expirationTimestamp?: string };
 }
 
-function toConfigMap(obj: V1ConfigMap | Record<string, any>, fallbackNs: string, fallbackName: string): KubeConfigMap {
+function toConfigMap(obj: ConfigMapObject, fallbackNs: string, fallbackName: string): KubeConfigMap {
   return {
     namespace: obj.metadata?.namespace ?? fallbackNs,
     name: obj.metadata?.name ?? fallbackName,
@@ -123,51 +118,28 @@ function toConfigMap(obj: V1ConfigMap | Record<string, any>, fallbackNs: string,
   };
 }
 
-/** client-node has no cancellation for typed calls: bound the wait so a hung API server cannot stall requests. */
-async function withTimeout<T>(operation: string, timeoutMs: number, fn: () => Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      fn(),
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new KubeApiError(`${operation}: no answer from kube-apiserver within ${timeoutMs} ms`, 0)), timeoutMs);
-        timer.unref();
-      }),
-    ]);
-  } catch (err) {
-    throw toKubeApiError(err, operation);
-  } finally {
-    clearTimeout(timer);
-  }
-}
+const segment = encodeURIComponent;
 
 export function createKubeClient(options: KubeClientOptions = {}): KubeClientFacade {
-  const kc = loadKubeConfig(options.kubeconfig);
-  const core = kc.makeApiClient(CoreV1Api);
-  const authn = kc.makeApiClient(AuthenticationV1Api);
-  const authz = kc.makeApiClient(AuthorizationV1Api);
-  const watcher = new Watch(kc);
+  const api = loadKubeConnection(options.kubeconfig);
   const timeoutMs = options.requestTimeoutMs ?? DEFAULT_TIMEOUT_MS;
-  const call = <T>(operation: string, fn: () => Promise<T>) => withTimeout(operation, timeoutMs, fn);
+  const get = <T>(operation: string, path: string) => api.json<T>(operation, 'GET', path, { timeoutMs });
+  const create = <T>(operation: string, path: string, body: unknown) => api.json<T>(operation, 'POST', path, { body, timeoutMs });
 
   const getConfigMap = async (namespace: string, name: string): Promise<KubeConfigMap> => {
-    const cm = await call(`get configmap ${namespace}/${name}`, () => core.readNamespacedConfigMap({ name, namespace }));
+    const cm = await get<ConfigMapObject>(`get configmap ${namespace}/${name}`, `/api/v1/namespaces/${segment(namespace)}/configmaps/${segment(name)}`);
     return toConfigMap(cm, namespace, name);
   };
 
   return {
-    server: kc.getCurrentCluster()!.server,
+    server: api.server,
 
     async tokenReview(token, opts = {}) {
-      const review = await call('create TokenReview', () =>
-        authn.createTokenReview({
-          body: {
-            apiVersion: 'authentication.k8s.io/v1',
-            kind: 'TokenReview',
-            spec: { token, ...(opts.audiences ? { audiences: opts.audiences } : {}) },
-          },
-        }),
-      );
+      const review = await create<TokenReviewObject>('create TokenReview', '/apis/authentication.k8s.io/v1/tokenreviews', {
+        apiVersion: 'authentication.k8s.io/v1',
+        kind: 'TokenReview',
+        spec: { token, ...(opts.audiences ? { audiences: opts.audiences } : {}) },
+      });
       const status = review.status ?? {};
       const u = status.user;
       return {
@@ -181,30 +153,26 @@ export function createKubeClient(options: KubeClientOptions = {}): KubeClientFac
     },
 
     async subjectAccessReview(user, attributes) {
-      const review = await call('create SubjectAccessReview', () =>
-        authz.createSubjectAccessReview({
-          body: {
-            apiVersion: 'authorization.k8s.io/v1',
-            kind: 'SubjectAccessReview',
-            spec: {
-              user: user.username,
-              groups: user.groups,
-              extra: user.extra,
-              ...(user.uid ? { uid: user.uid } : {}),
-              ...(attributes.kind === 'resource'
-                ? {
-                    resourceAttributes: {
-                      verb: attributes.verb,
-                      group: attributes.group,
-                      version: attributes.version,
-                      resource: attributes.resource,
-                    },
-                  }
-                : { nonResourceAttributes: { path: attributes.path, verb: attributes.verb } }),
-            },
-          },
-        }),
-      );
+      const review = await create<SubjectAccessReviewObject>('create SubjectAccessReview', '/apis/authorization.k8s.io/v1/subjectaccessreviews', {
+        apiVersion: 'authorization.k8s.io/v1',
+        kind: 'SubjectAccessReview',
+        spec: {
+          user: user.username,
+          groups: user.groups,
+          extra: user.extra,
+          ...(user.uid ? { uid: user.uid } : {}),
+          ...(attributes.kind === 'resource'
+            ? {
+                resourceAttributes: {
+                  verb: attributes.verb,
+                  group: attributes.group,
+                  version: attributes.version,
+                  resource: attributes.resource,
+                },
+              }
+            : { nonResourceAttributes: { path: attributes.path, verb: attributes.verb } }),
+        },
+      });
       const status = review.status;
       const reason = [status?.reason, status?.evaluationError].filter((s): s is string => !!s).join('; ');
       return { allowed: status?.allowed === true && status?.denied !== true, ...(reason ? { reason } : {}) };
@@ -213,20 +181,24 @@ export function createKubeClient(options: KubeClientOptions = {}): KubeClientFac
     getConfigMap,
 
     watchConfigMap(namespace, name, onChange, opts = {}) {
+      const operation = `watch configmap ${namespace}/${name}`;
       return watchObject<KubeConfigMap>({
         get: () => getConfigMap(namespace, name),
-        watch: async (resourceVersion, onEvent, onDone) =>
-          watcher.watch(
-            `/api/v1/namespaces/${encodeURIComponent(namespace)}/configmaps`,
-            { fieldSelector: `metadata.name=${name}`, resourceVersion, allowWatchBookmarks: true },
-            (type, obj) => {
-              if (type === 'ERROR') onEvent({ type, error: toKubeApiError({ code: obj?.code ?? 500, body: obj }, `watch configmap ${namespace}/${name}`) });
-              else if (type === 'ADDED' || type === 'MODIFIED' || type === 'DELETED')
-                onEvent({ type, object: toConfigMap(obj, namespace, name) });
-              else if (type === 'BOOKMARK') onEvent({ type, resourceVersion: obj?.metadata?.resourceVersion });
+        watch: (resourceVersion, onEvent, onDone) => {
+          const query = new URLSearchParams({ watch: 'true', fieldSelector: `metadata.name=${name}`, allowWatchBookmarks: 'true' });
+          if (resourceVersion) query.set('resourceVersion', resourceVersion);
+          return api.stream(
+            operation,
+            `/api/v1/namespaces/${segment(namespace)}/configmaps?${query}`,
+            (event: { type?: string; object?: any }) => {
+              const { type, object } = event;
+              if (type === 'ERROR') onEvent({ type, error: toKubeApiError({ code: object?.code ?? 500, body: object }, operation) });
+              else if (type === 'ADDED' || type === 'MODIFIED' || type === 'DELETED') onEvent({ type, object: toConfigMap(object ?? {}, namespace, name) });
+              else if (type === 'BOOKMARK') onEvent({ type, resourceVersion: object?.metadata?.resourceVersion });
             },
-            (err) => onDone(err ? toKubeApiError(err, `watch configmap ${namespace}/${name}`) : null),
-          ),
+            onDone,
+          );
+        },
         onChange,
         resyncMs: opts.resyncMs ?? 30_000,
         ...(opts.onError ? { onError: opts.onError } : {}),
@@ -234,7 +206,7 @@ export function createKubeClient(options: KubeClientOptions = {}): KubeClientFac
     },
 
     async getSecret(namespace, name) {
-      const secret = await call(`get secret ${namespace}/${name}`, () => core.readNamespacedSecret({ name, namespace }));
+      const secret = await get<SecretObject>(`get secret ${namespace}/${name}`, `/api/v1/namespaces/${segment(namespace)}/secrets/${segment(name)}`);
       return {
         namespace: secret.metadata?.namespace ?? namespace,
         name: secret.metadata?.name ?? name,
@@ -245,21 +217,16 @@ export function createKubeClient(options: KubeClientOptions = {}): KubeClientFac
     },
 
     async createServiceAccountToken(namespace, serviceAccount, opts) {
-      const tr = await call(`create token for serviceaccount ${namespace}/${serviceAccount}`, () =>
-        core.createNamespacedServiceAccountToken({
-          name: serviceAccount,
-          namespace,
-          body: {
-            apiVersion: 'authentication.k8s.io/v1',
-            kind: 'TokenRequest',
-            spec: { audiences: opts.audiences, ...(opts.expirationSeconds ? { expirationSeconds: opts.expirationSeconds } : {}) },
-          },
-        }),
-      );
+      const operation = `create token for serviceaccount ${namespace}/${serviceAccount}`;
+      const tr = await create<TokenRequestObject>(operation, `/api/v1/namespaces/${segment(namespace)}/serviceaccounts/${segment(serviceAccount)}/token`, {
+        apiVersion: 'authentication.k8s.io/v1',
+        kind: 'TokenRequest',
+        spec: { audiences: opts.audiences, ...(opts.expirationSeconds ? { expirationSeconds: opts.expirationSeconds } : {}) },
+      });
       const token = tr.status?.token;
-      if (!token) throw new KubeApiError(`create token for serviceaccount ${namespace}/${serviceAccount}: response has no token`, 500);
+      if (!token) throw new KubeApiError(`${operation}: response has no token`, 500);
       const exp = tr.status?.expirationTimestamp;
-      return { token, expiresAt: exp instanceof Date ? exp : new Date(exp ?? Date.now()) };
+      return { token, expiresAt: new Date(exp ?? Date.now()) };
     },
   };
 }

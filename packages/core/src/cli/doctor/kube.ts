@@ -4,7 +4,7 @@
  */
 import { request } from 'node:https';
 import type { RequestOptions } from 'node:https';
-import { loadKubeConfig } from '../../kube/client.js';
+import { loadKubeConfig } from '../../kube/kubeconfig.js';
 
 export interface KubeResponse {
   status: number;

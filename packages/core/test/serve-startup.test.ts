@@ -1,0 +1,77 @@
+/**
+ * What `dns01-webhook serve` loads before it is ready: with the three bundled solvers registered, no provider
+ * SDK (they load on a solver's first challenge) and no @kubernetes/client-node (the kube client speaks plain
+ * HTTPS; client-node is only for exotic kubeconfigs). These imports were most of the start-up time and of the
+ * memory at ready. The built CLI (dist/) runs with a preload that records every module it resolves.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { authenticationConfigData, startKubeStub, type KubeStub } from '../src/testing/kube-stub.js';
+import { createCA, issueCertificate, type KeyPairPem } from '../src/tls/certificates.js';
+import { call } from './fixtures/https-client.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const CLI = join(here, '..', 'dist', 'cli', 'main.js');
+const RECORDER = join(here, 'fixtures', 'record-imports.mjs');
+
+let dir: string;
+let kube: KubeStub;
+let servingCa: KeyPairPem;
+
+beforeAll(async () => {
+  if (!existsSync(CLI)) throw new Error(`${CLI} does not exist: run "npm run build" first (the root "npm test" does)`);
+  dir = await mkdtemp(join(tmpdir(), 'serve-startup-'));
+  servingCa = await createCA('serving-ca');
+  const serving = await issueCertificate(servingCa, { commonName: 'webhook', dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'], usage: 'server' });
+  const frontProxyCa = await createCA('front-proxy-ca');
+  await writeFile(join(dir, 'tls.crt'), serving.certPem);
+  await writeFile(join(dir, 'tls.key'), serving.keyPem);
+  kube = await startKubeStub({
+    configMaps: { 'kube-system/extension-apiserver-authentication': authenticationConfigData({ requestheaderCaPem: frontProxyCa.certPem, allowedNames: ['front-proxy-client'] }) },
+  });
+});
+afterAll(async () => {
+  await kube?.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+it('reaches ready with the bundled solvers registered but no provider SDK and no @kubernetes/client-node loaded', async () => {
+  const imports = join(dir, 'imports.txt');
+  await writeFile(imports, '');
+  const child = spawn(
+    process.execPath,
+    ['--import', RECORDER, CLI, 'serve', '--group-name', 'acme.example.com', '--secure-port', '0', '--bind-address', '127.0.0.1', '--metrics-port', '0',
+      '--tls-cert-file', join(dir, 'tls.crt'), '--tls-private-key-file', join(dir, 'tls.key'), '--kubeconfig', kube.kubeconfigPath],
+    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, RECORD_IMPORTS_FILE: imports, GROUP_NAME: '' } },
+  );
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (c: Buffer) => (stdout += c.toString()));
+  child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  try {
+    const deadline = Date.now() + 20_000;
+    let port: number | undefined;
+    let ready = false;
+    while (!ready) {
+      if (child.exitCode !== null) throw new Error(`serve exited: ${stderr}`);
+      if (Date.now() > deadline) throw new Error(`serve not ready in time: ${stderr}${stdout}`);
+      port ??= stdout.split('\n').filter((l) => l.includes('"webhook server listening"')).map((l) => (JSON.parse(l) as { port: number }).port)[0];
+      if (port) ready = (await call({ port, ca: servingCa.certPem, path: '/readyz' }).catch(() => ({ status: 0 }))).status === 200;
+      if (!ready) await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(stdout).toMatch(/"solvers":\["cloudflare","dnspod","route53"\]/);
+    const loaded = readFileSync(imports, 'utf8').split('\n').filter(Boolean);
+    expect(loaded.some((u) => u.includes('/solver-route53/'))).toBe(true); // the recorder works
+    const heavy = loaded.filter((u) => /node_modules\/(@kubernetes\/client-node|@aws-sdk|tencentcloud-sdk-nodejs[^/]*|cloudflare)\//.test(u));
+    expect(heavy).toEqual([]);
+  } finally {
+    child.kill('SIGTERM');
+    await exited;
+  }
+});
