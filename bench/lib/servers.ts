@@ -1,0 +1,134 @@
+/**
+ * The servers under test, run inside the e2e cluster's network-namespace test host (kube-apiserver's proxy
+ * will not call a loopback address) and pinned to the server core with `taskset`: the Go reference
+ * (cert-manager's RunWebhookServer, bench/go/refwebhook) and one or more builds of ours. Both get the same
+ * serving certificate, the same kubeconfig (for the ConfigMap, TokenReview and SubjectAccessReview) and
+ * so the same delegated authentication and authorization.
+ */
+import { readFileSync } from 'node:fs';
+import { request } from 'node:https';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Cluster } from '../../test/e2e/cluster/cluster.js';
+import type { ManagedProcess } from '../../test/e2e/cluster/processes.js';
+import type { Checkout } from './checkouts.js';
+
+/** The three bundled solvers stay registered in ours (lazy SDK loading is part of what is measured). */
+const BUNDLED_SOLVERS = ['@dns01-webhook/solver-dnspod', '@dns01-webhook/solver-route53', '@dns01-webhook/solver-cloudflare'];
+
+export interface ServerKind {
+  /** Column label: `go`, `ours`, `ours@<ref>`. */
+  label: string;
+  /** API group this server serves (one APIService each). */
+  group: string;
+  /** The command line for one instance listening on `port`. */
+  command(port: number): { command: string; args: string[]; env: NodeJS.ProcessEnv };
+}
+
+export interface BenchFiles {
+  servingCert: string;
+  servingKey: string;
+  servingCaPem: string;
+  kubeconfig: string;
+  noopSolver: string;
+}
+
+export function goReference(binary: string, group: string, files: BenchFiles, bindAddress: string, options: { http1Only?: boolean } = {}): ServerKind {
+  return {
+    label: options.http1Only ? 'go-h1' : 'go',
+    group,
+    command: (port) => ({
+      command: binary,
+      args: [
+        `--secure-port=${port}`,
+        `--bind-address=${bindAddress}`,
+        `--tls-cert-file=${files.servingCert}`,
+        `--tls-private-key-file=${files.servingKey}`,
+        `--kubeconfig=${files.kubeconfig}`,
+        `--authentication-kubeconfig=${files.kubeconfig}`,
+        `--authorization-kubeconfig=${files.kubeconfig}`,
+        ...(options.http1Only ? ['--disable-http2-serving'] : []),
+      ],
+      env: { ...process.env, GROUP_NAME: group },
+    }),
+  };
+}
+
+export function ours(checkout: Checkout, group: string, files: BenchFiles, bindAddress: string): ServerKind {
+  return {
+    label: checkout.label,
+    group,
+    command: (port) => ({
+      command: process.execPath,
+      args: [
+        checkout.cli,
+        'serve',
+        `--group-name=${group}`,
+        `--secure-port=${port}`,
+        `--bind-address=${bindAddress}`,
+        `--tls-cert-file=${files.servingCert}`,
+        `--tls-private-key-file=${files.servingKey}`,
+        `--kubeconfig=${files.kubeconfig}`,
+        `--solver-packages=${[...BUNDLED_SOLVERS, files.noopSolver].join(',')}`,
+        '--metrics-port=0',
+      ],
+      env: { ...process.env, NODE_ENV: 'production' },
+    }),
+  };
+}
+
+export interface RunningServer {
+  kind: ServerKind;
+  port: number;
+  process: ManagedProcess;
+  /** exec → first 200 on /healthz, and on /readyz. */
+  healthzMs: number;
+  readyzMs: number;
+  /** RSS once /readyz answered 200. */
+  rssAtReadyMiB: number;
+}
+
+/** Resident set size of a process (VmRSS), in MiB; the peak (VmHWM) too. */
+export function rssOf(pid: number): { rssMiB: number; peakMiB: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
+  return { rssMiB: kb('VmRSS') / 1024, peakMiB: kb('VmHWM') / 1024 };
+}
+
+/** One GET without a client certificate; resolves the status, or 0 when nothing answers yet. */
+function probe(url: string, ca: string): Promise<number> {
+  return new Promise((resolve) => {
+    const req = request(url, { ca, timeout: 1000, agent: false }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(0));
+    req.end();
+  });
+}
+
+async function firstOk(url: string, ca: string, started: number, proc: ManagedProcess, timeoutMs: number): Promise<number> {
+  for (;;) {
+    if (proc.done) throw new Error(`${proc.name} exited (${await proc.exited}) before ${url} answered 200:\n${proc.logTail()}`);
+    if ((await probe(url, ca)) === 200) return performance.now() - started;
+    if (performance.now() - started > timeoutMs) throw new Error(`${url} did not answer 200 within ${timeoutMs} ms:\n${proc.logTail()}`);
+    await sleep(5);
+  }
+}
+
+let instances = 0;
+
+/**
+ * Starts one instance pinned to `core` inside the test host and measures its cold start:
+ * exec → first 200 on /healthz (as the issue defines it), then → /readyz, then its RSS.
+ */
+export async function startServer(cluster: Cluster, kind: ServerKind, port: number, core: number, caPem: string): Promise<RunningServer> {
+  const { command, args, env } = kind.command(port);
+  const name = `bench-${kind.label.replace(/[^a-z0-9.-]/gi, '_')}-${++instances}`;
+  const started = performance.now();
+  const proc = cluster.spawnInHost(name, 'taskset', ['-c', String(core), command, ...args], { env });
+  const base = `https://${cluster.host.ip}:${port}`;
+  const healthzMs = await firstOk(`${base}/healthz`, caPem, started, proc, 60_000);
+  const readyzMs = await firstOk(`${base}/readyz`, caPem, started, proc, 60_000);
+  return { kind, port, process: proc, healthzMs, readyzMs, rssAtReadyMiB: rssOf(proc.pid).rssMiB };
+}
