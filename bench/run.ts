@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: dns01-webhook against cert-manager's Go webhook framework, side by side on this machine.
  *
- * Both servers run a no-op solver (ours with the three bundled solvers registered too) inside the e2e
+ * Both servers run a no-op solver (ours with its bundled solvers registered too) inside the e2e
  * cluster's test host, pinned to one core; the Go load generator, this script, etcd and kube-apiserver share
  * the other core. Each case (path × identity × concurrency) runs in interleaved rounds (A B, B A, ...), and the
  * table quotes medians. See docs/performance.md for what the cases mean and the latest figures.
@@ -351,7 +351,7 @@ async function main(): Promise<void> {
       servers: [
         { label: 'go', what: 'cert-manager v1.21.2 pkg/acme/webhook/cmd.RunWebhookServer, no-op solver (bench/go/refwebhook)' },
         ...(o.goH1 ? [{ label: 'go-h1', what: 'the same Go reference with --disable-http2-serving (kube-apiserver then proxies over HTTP/1.1)' }] : []),
-        ...checkouts.map((c) => ({ label: c.label, what: `dns01-webhook ${c.commit} (${c.dir}), bundled solvers + no-op solver` })),
+        ...checkouts.map((c) => ({ label: c.label, what: `dns01-webhook ${c.commit} (${c.dir}), its bundled solvers + the no-op solver` })),
       ],
       settings: { rounds: o.rounds, durationS: o.durationS, warmupS: o.warmupS, coldStarts: o.coldStarts },
       results,

@@ -5,15 +5,21 @@
  * serving certificate, the same kubeconfig (for the ConfigMap, TokenReview and SubjectAccessReview) and
  * so the same delegated authentication and authorization.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { request } from 'node:https';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Cluster } from '../../test/e2e/cluster/cluster.js';
 import type { ManagedProcess } from '../../test/e2e/cluster/processes.js';
 import type { Checkout } from './checkouts.js';
 
-/** The three bundled solvers stay registered in ours (lazy SDK loading is part of what is measured). */
-const BUNDLED_SOLVERS = ['@dns01-webhook/solver-dnspod', '@dns01-webhook/solver-route53', '@dns01-webhook/solver-cloudflare'];
+/** The checkout's bundled solvers (packages/solver-*) stay registered in ours: lazy SDK loading is part of what is measured. */
+function bundledSolvers(dir: string): string[] {
+  const packages = join(dir, 'packages');
+  return readdirSync(packages)
+    .filter((d) => d.startsWith('solver-') && existsSync(join(packages, d, 'package.json')))
+    .map((d) => (JSON.parse(readFileSync(join(packages, d, 'package.json'), 'utf8')) as { name: string }).name);
+}
 
 export interface ServerKind {
   /** Column label: `go`, `ours`, `ours@<ref>`. */
@@ -68,7 +74,7 @@ export function ours(checkout: Checkout, group: string, files: BenchFiles, bindA
         `--tls-cert-file=${files.servingCert}`,
         `--tls-private-key-file=${files.servingKey}`,
         `--kubeconfig=${files.kubeconfig}`,
-        `--solver-packages=${[...BUNDLED_SOLVERS, files.noopSolver].join(',')}`,
+        `--solver-packages=${[...bundledSolvers(checkout.dir), files.noopSolver].join(',')}`,
         '--metrics-port=0',
       ],
       env: { ...process.env, NODE_ENV: 'production' },
