@@ -1,7 +1,8 @@
 /**
  * What `dns01-webhook serve` loads before it is ready: with the bundled solvers registered, no provider
  * SDK (they load on a solver's first challenge) and no @kubernetes/client-node (the kube client speaks plain
- * HTTPS; client-node is only for exotic kubeconfigs). These imports were most of the start-up time and of the
+ * HTTPS; client-node is only for exotic kubeconfigs) and no ASN.1 library (certificates are read with
+ * node:crypto). These imports were most of the start-up time and of the
  * memory at ready. The built CLI (dist/) runs with a preload that records every module it resolves.
  */
 import { spawn } from 'node:child_process';
@@ -68,7 +69,8 @@ it('reaches ready with every bundled solver registered but no provider SDK and n
     expect(stdout).toMatch(/"solvers":\["cloudflare","dnspod","rfc2136","route53"\]/);
     const loaded = readFileSync(imports, 'utf8').split('\n').filter(Boolean);
     expect(loaded.some((u) => u.includes('/solver-route53/'))).toBe(true); // the recorder works
-    const heavy = loaded.filter((u) => /node_modules\/(@kubernetes\/client-node|@aws-sdk|tencentcloud-sdk-nodejs[^/]*|cloudflare)\//.test(u));
+    // Nor the ASN.1 stack (@peculiar/x509): serving reads certificates with node:crypto only.
+    const heavy = loaded.filter((u) => /node_modules\/(@kubernetes\/client-node|@aws-sdk|tencentcloud-sdk-nodejs[^/]*|cloudflare|@peculiar\/x509)\//.test(u));
     expect(heavy).toEqual([]);
   } finally {
     child.kill('SIGTERM');

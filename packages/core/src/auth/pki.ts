@@ -3,13 +3,12 @@
  * `ExtKeyUsageClientAuth`: the presented chain must lead, through intermediates the client sent, to one of
  * the trusted CAs; every certificate must be within its validity period and signed by the next; the leaf
  * (and any intermediate that restricts usages) must allow client authentication.
- * Signature checks use node:crypto; subject parsing uses @peculiar/x509 (RFC 4514 escaping is not ours to redo).
+ * Everything uses node:crypto (OpenSSL): signatures, and the subject's CN/O values as OpenSSL decodes them
+ * (no RFC 4514 string to unescape). No ASN.1 library is loaded on the serving path.
  */
-import 'reflect-metadata';
 import { X509Certificate } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { DetailedPeerCertificate, TLSSocket } from 'node:tls';
-import * as x509 from '@peculiar/x509';
 
 const EKU_CLIENT_AUTH = '1.3.6.1.5.5.7.3.2';
 const EKU_ANY = '2.5.29.37.0';
@@ -111,10 +110,12 @@ export interface SubjectNames {
   organizations: string[];
 }
 
+/** CN (the first, if several) and every O, in order. OpenSSL gives one value as a string, repeated ones as an array. */
 export function subjectNames(cert: X509Certificate): SubjectNames {
-  const parsed = new x509.X509Certificate(cert.raw);
-  return {
-    commonName: parsed.subjectName.getField('CN')[0] ?? '',
-    organizations: parsed.subjectName.getField('O'),
+  const subject = cert.toLegacyObject().subject as unknown as Record<string, string | string[] | undefined>;
+  const values = (field: string) => {
+    const v = subject[field];
+    return v === undefined ? [] : Array.isArray(v) ? v : [v];
   };
+  return { commonName: values('CN')[0] ?? '', organizations: values('O') };
 }

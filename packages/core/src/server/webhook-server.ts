@@ -11,7 +11,7 @@ import type { Authenticator, Authorizer, ClientCaSource } from '../auth/types.js
 import type { Metrics } from '../observability/metrics.js';
 import type { Logger, SecretReader, ServiceAccountTokenSource } from '../solver/contract.js';
 import type { SolverRegistry } from '../solver/registry.js';
-import { selfSignedServing, type KeyPairPem } from '../tls/certificates.js';
+import type { KeyPairPem } from '../tls/certificates.js';
 import { staticServingCertificate, watchServingCertificate, type ServingCertificate } from '../tls/serving-certificate.js';
 import { createWebhookApp, DEFAULT_MAX_BODY_BYTES } from './app.js';
 import { failureStatus } from './status.js';
@@ -66,6 +66,8 @@ async function servingCertificate(tls: TlsSource, log: Logger): Promise<ServingC
   if ('certFile' in tls) return watchServingCertificate(tls.certFile, tls.keyFile, { log, pollIntervalMs: tls.pollIntervalMs });
   if ('selfSigned' in tls) {
     log.info({ hosts: tls.selfSigned }, 'no serving certificate files given: using a generated self-signed certificate');
+    // Loaded only here: the certificate generator pulls in an ASN.1 library (≈20 MiB) that serving never needs.
+    const { selfSignedServing } = await import('../tls/certificates.js');
     return staticServingCertificate(await selfSignedServing(tls.selfSigned));
   }
   return staticServingCertificate({ certPem: tls.certPem, keyPem: tls.keyPem } satisfies KeyPairPem);
