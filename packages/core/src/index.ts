@@ -30,13 +30,14 @@ export {
   isRetryable,
   type SolverErrorOptions,
 } from './solver/errors.js';
-export { withRetry, type RetryOptions } from './solver/retry.js';
+export { withRetry, logRetries, type RetryOptions } from './solver/retry.js';
 export { toFqdn, unFqdn, relativeName, absoluteName, zoneCandidates } from './solver/names.js';
 export { SolverRegistry, loadSolverPackages, DEFAULT_SOLVER_PACKAGES } from './solver/registry.js';
 export { executeChallenge, DEFAULT_CHALLENGE_TIMEOUT_MS, type ChallengeOutcome, type ExecuteOptions } from './challenge/execute.js';
 export { secretSelector } from './solver/schema.js';
 export { mapSecrets, directorySecrets, type SecretMap } from './secrets/static.js';
-export { createLogger, silentLogger } from './observability/logger.js';
+export { createLogger, silentLogger, redactingLogger } from './observability/logger.js';
+export { SecretRegistry, secretForms, MIN_SECRET_LENGTH, MIN_FRAGMENT_LENGTH } from './observability/redact.js';
 export { Metrics } from './observability/metrics.js';
 export { startDnsServer, queryTxt, querySoa, dnsQuery, dnsExchange, findZoneBySoa, parseServer, splitTxt, type ZoneWalkResult, type ExchangeOptions, type ExchangeResult, type DnsServer, type DnsServerOptions, type QueryOptions, type TxtResult, type SoaResult, type ServableRecordSource } from './dns/index.js';
 export type { DnsRecordSource } from './dns/types.js';

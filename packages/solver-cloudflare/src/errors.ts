@@ -61,6 +61,14 @@ export function retryAfterMs(headers: ApiErrorLike['headers']): number | undefin
   return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
 }
 
+/** undici's `Headers.append: "…" is an invalid header value.`, node:http's ERR_INVALID_CHAR, anywhere in the cause chain. */
+function isInvalidHeader(err: unknown): boolean {
+  for (let e = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    if ((e as { code?: unknown }).code === 'ERR_INVALID_CHAR' || /invalid header value|invalid character in header/i.test(e.message)) return true;
+  }
+  return false;
+}
+
 export type ErrorKind = 'exists' | 'not-found';
 
 /**
@@ -74,6 +82,14 @@ export function toSolverError(err: unknown, what: string, expect?: ErrorKind): S
   if (kind === 'APIUserAbortError') return new SolverError(`cloudflare: ${what}: aborted (challenge deadline reached)`, { code: 'Aborted', cause: err });
   if (kind === 'APIConnectionTimeoutError') {
     return new SolverError(`cloudflare: ${what}: the API did not answer within the request timeout (challenge deadline)`, { code: 'Timeout', retryable: true, cause: err });
+  }
+  if (isInvalidHeader(err)) {
+    // Node refuses to send a header with a line break or control character; its error quotes the whole
+    // header. Retrying cannot help, and the fix is in the Secret (the core scrubs the value from the quote).
+    return new SolverError(
+      `cloudflare: ${what}: the credential cannot be sent as an HTTP header (it contains a line break or another control character); check the value of the Secret named by apiTokenSecretRef / apiKeySecretRef, and config.email`,
+      { code: 'InvalidCredentialFormat', cause: err },
+    );
   }
   if (kind === 'APIConnectionError' || typeof e.status !== 'number') {
     const cause = e.cause instanceof Error ? (e.cause.cause instanceof Error ? e.cause.cause.message : e.cause.message) : e.message;

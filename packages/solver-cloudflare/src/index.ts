@@ -3,7 +3,7 @@
  * Config is cert-manager's built-in cloudflare block (config.ts); the core derives Present/CleanUp from
  * list/add/remove (records.ts), so Present is idempotent and CleanUp removes only the value equal to `key`.
  */
-import { defineRecordSolver, environmentProxy, toFqdn, withRetry, type SolverContext } from '@dns01-webhook/core';
+import { defineRecordSolver, environmentProxy, logRetries, toFqdn, withRetry, type SolverContext } from '@dns01-webhook/core';
 import { cloudflareConfigSchema, DEFAULT_ENDPOINT, type CloudflareConfig } from './config.js';
 import { createCloudflareClient, type CloudflareAuth } from './client.js';
 import { cloudflareRecords } from './records.js';
@@ -48,7 +48,7 @@ export const cloudflareSolver = defineRecordSolver<CloudflareConfig>({
       {
         signal: ctx.signal,
         deadline: ctx.deadline,
-        onRetry: (err, attempt, waitMs) => ctx.log.warn({ call: 'ListZones', attempt, waitMs, err: (err as Error).message }, 'provider call failed, retrying'),
+        onRetry: logRetries(ctx.log, 'ListZones'),
       },
     );
     ctx.log.debug({ zone: zone.name, zoneId: zone.id }, 'cloudflare zone found');

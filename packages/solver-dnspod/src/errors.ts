@@ -26,6 +26,14 @@ export function codeOf(err: unknown): string | undefined {
   return typeof code === 'string' && code !== '' ? code : undefined;
 }
 
+/** node-fetch's `… is not a legal HTTP header value`, node:http's ERR_INVALID_CHAR, anywhere in the cause chain. */
+function isInvalidHeader(err: unknown): boolean {
+  for (let e = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    if ((e as { code?: unknown }).code === 'ERR_INVALID_CHAR' || /not a legal HTTP header value|invalid header value|invalid character in header/i.test(e.message)) return true;
+  }
+  return false;
+}
+
 export function dnspodError(action: string, err: unknown, context: { endpoint: string; domain?: string; aborted?: boolean }): SolverError {
   if (err instanceof SolverError) return err;
   const e = (err ?? {}) as SdkException;
@@ -35,6 +43,14 @@ export function dnspodError(action: string, err: unknown, context: { endpoint: s
   const rid = e.requestId ? ` [RequestId ${e.requestId}]` : '';
   const opts = { code, cause: err };
 
+  if (isInvalidHeader(err)) {
+    // The SDK puts the SecretId into the Authorization header; Node refuses a header with a line break and
+    // quotes the whole header in its error. Retrying cannot help; the fix is in the Secret.
+    return new SolverError(
+      `DNSPod ${action}: the SecretId cannot be sent as an HTTP header (it contains a line break or another control character); check the value of config.secretId or of the Secret named by secretIdRef`,
+      { code: 'InvalidCredentialFormat', cause: err },
+    );
+  }
   if (context.aborted) {
     return new SolverError(`DNSPod ${action}${where} did not answer before the challenge deadline (${detail})`, { code: 'DeadlineExceeded', cause: err });
   }

@@ -2,7 +2,7 @@
  * `dnspod`: cert-manager DNS-01 on Tencent Cloud DNSPod (API 3.0, official tencentcloud-sdk-nodejs-dnspod).
  * A drop-in for imroc/cert-manager-webhook-dnspod configs; CleanUp removes only the value it is asked to.
  */
-import { defineRecordSolver, environmentProxy, toFqdn, withRetry, type ChallengeRequest, type SolverContext } from '@dns01-webhook/core';
+import { defineRecordSolver, environmentProxy, logRetries, toFqdn, withRetry, type ChallengeRequest, type SolverContext } from '@dns01-webhook/core';
 import { createDnspodApi } from './client.js';
 import { DEFAULT_ENDPOINT, dnspodConfig, type DnspodConfig } from './config.js';
 import { RecentRecords } from './recent.js';
@@ -48,7 +48,7 @@ export function createDnspodSolver(options: DnspodSolverOptions = {}) {
       const domain = await withRetry(() => findDomain(api, request.resolvedFQDN, request.resolvedZone), {
         signal: ctx.signal,
         deadline: ctx.deadline,
-        onRetry: (err, attempt, waitMs) => ctx.log.warn({ call: 'DescribeDomain', attempt, waitMs, err: (err as Error).message }, 'retrying'),
+        onRetry: logRetries(ctx.log, 'DescribeDomain'),
       });
       ctx.log.debug({ domain: domain.name, domainId: domain.id }, 'DNSPod domain found');
       const records = dnspodRecords(api, domain, { ttl: ctx.config.ttl, recordLine: ctx.config.recordLine, pageSize }, recent);

@@ -42,7 +42,7 @@ async function assumeRole(config: Route53Config, ctx: Ctx, base: Credentials | u
     const out = await ctx.track('AssumeRole', () =>
       sts.send(new AssumeRoleCommand({ RoleArn: config.role!, RoleSessionName: sessionName() }), { abortSignal: ctx.signal }),
     );
-    return fromSts(out.Credentials, 'AssumeRole');
+    return fromSts(out.Credentials, 'AssumeRole', ctx);
   } catch (err) {
     throw toSolverError(err, 'AssumeRole');
   } finally {
@@ -50,8 +50,15 @@ async function assumeRole(config: Route53Config, ctx: Ctx, base: Credentials | u
   }
 }
 
-function fromSts(c: { AccessKeyId?: string; SecretAccessKey?: string; SessionToken?: string; Expiration?: Date } | undefined, call: string): Credentials {
+/** Temporary credentials are registered with the core, so they are scrubbed like the Secrets they came from. */
+function fromSts(
+  c: { AccessKeyId?: string; SecretAccessKey?: string; SessionToken?: string; Expiration?: Date } | undefined,
+  call: string,
+  ctx: Ctx,
+): Credentials {
   if (!c?.AccessKeyId || !c.SecretAccessKey) throw new SolverError(`route53 ${call}: STS answered without credentials`, { code: 'InvalidResponse' });
+  ctx.treatAsSecret(c.SecretAccessKey);
+  if (c.SessionToken) ctx.treatAsSecret(c.SessionToken);
   return {
     accessKeyId: c.AccessKeyId,
     secretAccessKey: c.SecretAccessKey,
@@ -86,7 +93,7 @@ async function webIdentity(config: Route53Config, request: ChallengeRequest, ctx
         abortSignal: ctx.signal,
       }),
     );
-    return fromSts(out.Credentials, 'AssumeRoleWithWebIdentity');
+    return fromSts(out.Credentials, 'AssumeRoleWithWebIdentity', ctx);
   } catch (err) {
     throw toSolverError(err, 'AssumeRoleWithWebIdentity');
   } finally {

@@ -58,6 +58,13 @@ export function toSolverError(err: unknown, call: string): unknown {
   if (typeof err !== 'object' || err === null) return new SolverError(`route53 ${call}: ${String(err)}`, { retryable: false });
   const e = err as AwsLikeError;
   if (e.name === 'AbortError') return err;
+  if ((e as { code?: unknown }).code === 'ERR_INVALID_CHAR') {
+    // Node refuses a header with a line break; the signed Authorization header carries the access key id.
+    return new SolverError(
+      `route53 ${call}: the access key id cannot be sent as an HTTP header (it contains a line break or another control character); check accessKeyID or the Secret named by accessKeyIDSecretRef`,
+      { code: 'InvalidCredentialFormat', cause: err },
+    );
+  }
   const status = e.$metadata?.httpStatusCode;
   // Socket errors carry their errno in `code` (ECONNREFUSED, ENOTFOUND); AWS errors carry theirs in `name`.
   const code = (typeof e.code === 'string' && /^E[A-Z]+$/.test(e.code) ? e.code : e.name) ?? 'Error';

@@ -5,7 +5,7 @@
  * the change (status PENDING): cert-manager checks propagation itself, and waiting for INSYNC (up to ~60 s)
  * would eat kube-apiserver's 60 s request budget.
  */
-import { defineSolver, toFqdn, withRetry, type ChallengeRequest, type SolverContext } from '@dns01-webhook/core';
+import { defineSolver, logRetries, toFqdn, withRetry, type ChallengeRequest, type SolverContext } from '@dns01-webhook/core';
 import { Route53Api } from './api.js';
 import { createRoute53Client } from './client.js';
 import { DEFAULT_REGION, proxyFor, route53ConfigSchema, type Route53Config } from './config.js';
@@ -38,6 +38,7 @@ async function open(request: ChallengeRequest, ctx: SolverContext<Route53Config>
     const zoneId = config.hostedZoneID ?? (await withRetry(() => findZoneId(api, fqdn, request.resolvedZone, creds.identity, config.endpoint ?? 'aws'), {
         signal: ctx.signal,
         deadline: ctx.deadline,
+        onRetry: logRetries(ctx.log, 'ListHostedZonesByName'),
       }));
     const target: Target = { zoneId, fqdn, key: request.key, ttl: config.ttl };
     return { api, client, target };

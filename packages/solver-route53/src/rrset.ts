@@ -10,7 +10,7 @@
  * at the name, Present adds its value the same way and CleanUp deletes the set carrying `key`.
  */
 import type { Change, ResourceRecordSet } from '@aws-sdk/client-route-53';
-import { SolverError, withRetry, type SolverContext } from '@dns01-webhook/core';
+import { SolverError, logRetries, withRetry, type SolverContext } from '@dns01-webhook/core';
 import type { Route53Api } from './api.js';
 import { isConflict } from './errors.js';
 
@@ -129,7 +129,7 @@ export async function updateTxt(
       attempts: 12,
       baseMs: 100,
       maxMs: 3_000,
-      onRetry: (err, attempt, waitMs) => ctx.log.warn({ fqdn: t.fqdn, attempt, waitMs, err: (err as Error).message }, 'route53 change failed, retrying'),
+      onRetry: logRetries(ctx.log, 'ChangeResourceRecordSets', { fqdn: t.fqdn }),
     },
   );
 }

@@ -1,8 +1,11 @@
 /**
  * Runs one challenge through one solver: validates config, builds the SolverContext (namespace-bound
  * secrets, deadline signal, provider-call tracking), and turns any failure into a message a person can act
- * on, with every secret value the solver read redacted. Used by the HTTP server, the CLI and the
- * conformance kit alike, so all three behave the same.
+ * on. Used by the HTTP server, the CLI and the conformance kit alike, so all three behave the same.
+ *
+ * Redaction is a property of the challenge, not of a call site: every value the context hands out
+ * (`ctx.secrets`, `ctx.serviceAccountTokens`, `ctx.treatAsSecret`) is registered in the challenge's
+ * SecretRegistry, `ctx.log` scrubs it from every line, and the returned message is scrubbed too.
  */
 import type {
   ChallengeRequest,
@@ -16,6 +19,8 @@ import type {
 import { ConfigError, DeadlineError, SolverError } from '../solver/errors.js';
 import { challengeRequestProblem } from '../solver/names.js';
 import type { Metrics } from '../observability/metrics.js';
+import { redactingLogger } from '../observability/logger.js';
+import { SecretRegistry } from '../observability/redact.js';
 import { formatConfigIssues } from './config.js';
 
 /** Default time a solver gets: well inside kube-apiserver's 60 s, leaving room for the response. */
@@ -35,22 +40,34 @@ export interface ExecuteOptions {
   signal?: AbortSignal;
 }
 
-/** Wraps a reader so every value it returns is remembered for redaction. */
-function recordingReader(inner: SecretReader, seen: Set<string>): SecretReader {
+/** Wraps a reader so every value it returns is registered for redaction. */
+function recordingReader(inner: SecretReader, secrets: SecretRegistry): SecretReader {
   return {
     namespace: inner.namespace,
     async get(selector: SecretSelector) {
       const value = await inner.get({ name: selector.name, key: selector.key });
-      if (value.length >= 4) seen.add(value);
+      secrets.register(value);
       return value;
     },
   };
 }
 
+/** Wraps a token source so every token it mints (TokenRequest) is registered for redaction. */
+function recordingTokens(inner: ServiceAccountTokenSource, secrets: SecretRegistry): ServiceAccountTokenSource {
+  return {
+    async createToken(serviceAccount, options) {
+      const result = await inner.createToken(serviceAccount, options);
+      secrets.register(result.token);
+      return result;
+    },
+  };
+}
+
+/** `message` with every form of every secret in `secrets` (raw, trimmed, each line, escaped) redacted. */
 export function redact(message: string, secrets: Iterable<string>): string {
-  let out = message;
-  for (const s of secrets) out = out.split(s).join('[redacted]');
-  return out;
+  const registry = new SecretRegistry();
+  for (const s of secrets) registry.register(s);
+  return registry.scrub(message);
 }
 
 function describeError(err: unknown): string {
@@ -103,23 +120,27 @@ export async function executeChallenge(
   const within = timeoutMs < 1000 ? `${timeoutMs} ms` : `${Math.round(timeoutMs / 1000)} s`;
   const deadlineSignal = challengeSignal(timeoutMs, options.signal);
   const signal = deadlineSignal.signal;
-  const seen = new Set<string>();
-  const log = options.log.child({
-    solver: solver.name,
-    action: request.action,
-    fqdn: request.resolvedFQDN,
-    namespace: request.resourceNamespace,
-    uid: request.uid || undefined,
-  });
+  const secrets = new SecretRegistry();
+  const log = redactingLogger(
+    options.log.child({
+      solver: solver.name,
+      action: request.action,
+      fqdn: request.resolvedFQDN,
+      namespace: request.resourceNamespace,
+      uid: request.uid || undefined,
+    }),
+    secrets,
+  );
   const metrics = options.metrics;
   // Named when the deadline wins, so "did not finish" still says what the provider last answered.
   let lastProviderError: string | undefined;
 
   const ctxBase = {
-    secrets: recordingReader(options.secretsFor(request.resourceNamespace), seen),
+    secrets: recordingReader(options.secretsFor(request.resourceNamespace), secrets),
     ...(options.serviceAccountTokensFor
-      ? { serviceAccountTokens: options.serviceAccountTokensFor(request.resourceNamespace) }
+      ? { serviceAccountTokens: recordingTokens(options.serviceAccountTokensFor(request.resourceNamespace), secrets) }
       : {}),
+    treatAsSecret: (value: string) => secrets.register(value),
     allowAmbientCredentials: request.allowAmbientCredentials === true,
     log,
     signal,
@@ -133,7 +154,7 @@ export async function executeChallenge(
         const code = String((err as { code?: unknown }).code ?? (err as Error).name ?? 'error');
         metrics?.providerCalls.inc({ solver: solver.name, call, outcome: 'error' });
         metrics?.providerErrors.inc({ solver: solver.name, call, code });
-        log.debug({ call, code }, 'provider call failed');
+        log.debug({ call, code, err }, 'provider call failed');
         lastProviderError = `${call}: ${code}`;
         throw err;
       }
@@ -173,7 +194,7 @@ export async function executeChallenge(
     if ((err as Error)?.name === 'AbortError' || (err as Error)?.name === 'TimeoutError') {
       message = `${solver.name} did not finish within ${within} (${message})`;
     }
-    outcome = { success: false, message: redact(`${solver.name}: ${request.action} ${request.resolvedFQDN} failed: ${message}`, seen) };
+    outcome = { success: false, message: secrets.scrub(`${solver.name}: ${request.action} ${request.resolvedFQDN} failed: ${message}`) };
   } finally {
     // Nothing of this challenge may outlive its answer: no timer, no listener on a longer-lived signal.
     if (onAbort) signal.removeEventListener('abort', onAbort);

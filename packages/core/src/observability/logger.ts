@@ -1,10 +1,12 @@
 /**
  * Structured JSON logs (pino: fast, JSON by default, child loggers, and redaction paths).
- * Secret values never reach a log line: solvers only see them through the secrets reader, and the
- * challenge executor redacts every value it handed out from messages.
+ * Secret values never reach a log line: every challenge logs through `redactingLogger`, which scrubs each
+ * value the core handed the solver (see redact.ts) from messages, fields, error objects and their `cause`
+ * chains before the line is written, whatever logger sits underneath.
  */
 import { pino, type DestinationStream, type Level } from 'pino';
 import type { Logger } from '../solver/contract.js';
+import type { SecretRegistry } from './redact.js';
 
 export type LogLevel = Level;
 
@@ -15,6 +17,9 @@ export function createLogger(options: { level?: string; destination?: Destinatio
       base: { component: 'dns01-webhook' },
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
+      // A challenge's logger hands over errors already copied and scrubbed (redactingLogger); pino's own
+      // serializer would re-read that copy as an error ("type":"Object", cause messages appended).
+      serializers: { err: (value: unknown) => (value instanceof Error ? pino.stdSerializers.err(value) : value) },
       redact: {
         paths: ['headers.authorization', 'config.*.secret*', '*.secretKey', '*.secretAccessKey', '*.apiKey', '*.apiToken', '*.token'],
         censor: '[redacted]',
@@ -28,4 +33,43 @@ export function createLogger(options: { level?: string; destination?: Destinatio
 /** A logger that drops everything (library use, tests that do not inspect logs). */
 export function silentLogger(): Logger {
   return pino({ level: 'silent' }) as unknown as Logger;
+}
+
+type Method = 'debug' | 'info' | 'warn' | 'error';
+
+/**
+ * `inner` with every registered secret scrubbed from each line: the message, every field at any depth,
+ * Error objects (message, code, own fields, `cause` chain, AggregateError `errors`; stack on debug/error
+ * lines). Children share the registry, so a secret read after `child()` is still scrubbed there.
+ * Also accepts pino's loose call shapes from untyped solvers: `log.warn(err)` and `log.info('text')`.
+ */
+export function redactingLogger(inner: Logger, secrets: SecretRegistry): Logger {
+  const enabled = (level: Method) => {
+    const check = (inner as { isLevelEnabled?: (l: string) => boolean }).isLevelEnabled;
+    return typeof check === 'function' ? check.call(inner, level) : true;
+  };
+  const method = (level: Method) => (obj: unknown, msg?: unknown) => {
+    if (!enabled(level)) return;
+    const stacks = level === 'debug' || level === 'error';
+    let fields: unknown = obj;
+    let text: unknown = msg;
+    if (typeof obj === 'string') {
+      fields = {};
+      text = msg === undefined ? obj : `${obj} ${String(msg)}`;
+    } else if (obj instanceof Error) {
+      fields = { err: obj };
+      text ??= obj.message;
+    }
+    const clean = secrets.loggable(fields ?? {}, { stacks });
+    const line = typeof clean === 'object' && clean !== null && !Array.isArray(clean) ? clean : { value: clean };
+    if (text === undefined) inner[level](line);
+    else inner[level](line, secrets.scrub(String(text)));
+  };
+  return {
+    debug: method('debug'),
+    info: method('info'),
+    warn: method('warn'),
+    error: method('error'),
+    child: (bindings) => redactingLogger(inner.child(secrets.loggable(bindings) as Record<string, unknown>), secrets),
+  };
 }

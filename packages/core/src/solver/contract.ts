@@ -20,7 +20,8 @@
  *   5. Secrets come only through `ctx.secrets` (bound to the request's namespace); ambient credentials
  *      (environment, instance roles) only when `ctx.allowAmbientCredentials` is true.
  *   6. Honour `ctx.signal`: it aborts before kube-apiserver's 60 s timeout, leaving time to answer.
- *   7. Throw `SolverError` with a message a person can act on; never put a secret in it.
+ *   7. Throw `SolverError` with a message a person can act on; never put a secret in it (the core scrubs
+ *      every value read through `ctx.secrets` from messages and logs anyway, see `treatAsSecret`).
  *
  * Implementations must be safe for concurrent use: several challenges for one name may run at once.
  */
@@ -55,7 +56,10 @@ export interface SecretSelector {
 /** Reads secrets from the request's `resourceNamespace` only. */
 export interface SecretReader {
   readonly namespace: string;
-  /** Resolves to the value (UTF-8); throws SolverError naming the secret/key when missing or forbidden. */
+  /**
+   * Resolves to the value (UTF-8); throws SolverError naming the secret/key when missing or forbidden.
+   * The core registers every value read here (raw, trimmed, each line) for redaction.
+   */
   get(selector: SecretSelector): Promise<string>;
 }
 
@@ -67,7 +71,11 @@ export interface ServiceAccountTokenSource {
   createToken(serviceAccount: string, options: { audiences: string[]; expirationSeconds?: number }): Promise<{ token: string }>;
 }
 
-/** Minimal structured logger (pino-compatible subset). Never log secret values. */
+/**
+ * Minimal structured logger (pino-compatible subset). `ctx.log` scrubs every secret the challenge handed
+ * out — from the message, every field, error objects and their `cause` chains — so logging a raw SDK
+ * error is safe. Still, log codes and names rather than request headers.
+ */
 export interface Logger {
   debug(obj: object, msg?: string): void;
   info(obj: object, msg?: string): void;
@@ -89,6 +97,12 @@ export interface SolverContext<Config> {
   signal: AbortSignal;
   /** Epoch milliseconds at which `signal` aborts. */
   deadline: number;
+  /**
+   * Registers credential material the solver derived itself (temporary STS keys, session tokens, a signed
+   * header) so the core scrubs it from logs and messages like the values read through `secrets` (which,
+   * like ServiceAccount tokens, are registered automatically).
+   */
+  treatAsSecret(value: string): void;
   /**
    * Wraps one provider API call for metrics (`dns01_webhook_provider_calls_total{solver,call,outcome}`)
    * and debug logs. Use it around every SDK call.

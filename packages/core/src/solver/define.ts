@@ -11,7 +11,7 @@ import type {
   SolverContext,
 } from './contract.js';
 import { isNamed } from './errors.js';
-import { withRetry } from './retry.js';
+import { logRetries, withRetry } from './retry.js';
 
 const SOLVER_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
@@ -29,12 +29,7 @@ function targetOf(request: ChallengeRequest): RecordTarget {
 /** Each provider call is retried on transient errors (throttling/5xx) within the challenge deadline. */
 function retrying<Config>(ctx: SolverContext<Config>, call: string) {
   return <T>(fn: () => Promise<T>) =>
-    withRetry(fn, {
-      signal: ctx.signal,
-      deadline: ctx.deadline,
-      onRetry: (err, attempt, waitMs) =>
-        ctx.log.warn({ call, attempt, waitMs, err: (err as Error).message }, 'provider call failed, retrying'),
-    });
+    withRetry(fn, { signal: ctx.signal, deadline: ctx.deadline, onRetry: logRetries(ctx.log, call) });
 }
 
 /** Idempotent Present: add `key` unless it is already there; "already exists" is success. */

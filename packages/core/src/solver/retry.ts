@@ -7,6 +7,7 @@
  * last real failure said: "HTTP 502" tells the operator more than "timed out".
  */
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { Logger } from './contract.js';
 import { DeadlineError, isRetryable } from './errors.js';
 
 export interface RetryOptions {
@@ -82,4 +83,15 @@ function withEarlierCause(err: unknown, previous: unknown): unknown {
 
 function messageOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
+}
+
+/**
+ * The one way retries are logged (`onRetry: logRetries(ctx.log, 'ListZones')`): a warn line with the call,
+ * the attempt, the wait, and the error's code and message. Write it through `ctx.log`, which scrubs secrets.
+ */
+export function logRetries(log: Logger, call: string, fields: Record<string, unknown> = {}): NonNullable<RetryOptions['onRetry']> {
+  return (err, attempt, waitMs) => {
+    const code = (err as { code?: unknown } | null)?.code;
+    log.warn({ call, ...fields, attempt, waitMs, ...(typeof code === 'string' ? { code } : {}), err: messageOf(err) }, 'provider call failed, retrying');
+  };
 }
