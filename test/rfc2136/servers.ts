@@ -44,6 +44,8 @@ export interface StartOptions {
   host?: string;
   /** More zones to serve, updatable like ZONE (e.g. a sub-zone another server does not delegate). */
   extraZones?: string[];
+  /** One fixed base64 secret for every key (default: a random one per key), for callers that must know it. */
+  secret?: string;
 }
 
 const zoneFileName = (zone: string) => `${zone.replace(/\.$/, '')}.zone`;
@@ -51,9 +53,10 @@ const zoneFileName = (zone: string) => `${zone.replace(/\.$/, '')}.zone`;
 const keyName = (algorithm: TsigAlgorithm) => `acme-${algorithm}.`;
 const newSecret = () => randomBytes(32).toString('base64');
 
-function makeKeys(): { keys: Record<TsigAlgorithm, TestKey>; readonlyKey: TestKey } {
-  const keys = Object.fromEntries(ALGORITHMS.map((algorithm) => [algorithm, { name: keyName(algorithm), algorithm, secret: newSecret() }])) as Record<TsigAlgorithm, TestKey>;
-  return { keys, readonlyKey: { name: 'readonly.', algorithm: 'hmac-sha256', secret: newSecret() } };
+function makeKeys(fixed?: string): { keys: Record<TsigAlgorithm, TestKey>; readonlyKey: TestKey } {
+  const secret = () => fixed ?? newSecret();
+  const keys = Object.fromEntries(ALGORITHMS.map((algorithm) => [algorithm, { name: keyName(algorithm), algorithm, secret: secret() }])) as Record<TsigAlgorithm, TestKey>;
+  return { keys, readonlyKey: { name: 'readonly.', algorithm: 'hmac-sha256', secret: secret() } };
 }
 
 function zoneFile(zone: string, host: string): string {
@@ -111,7 +114,7 @@ async function startWithRetry(kind: 'knot' | 'bind', host: string, launch: (dir:
 
 export async function startKnot(options: StartOptions = {}): Promise<AuthoritativeServer> {
   const host = options.host ?? '127.0.0.1';
-  const { keys, readonlyKey } = makeKeys();
+  const { keys, readonlyKey } = makeKeys(options.secret);
   const all = [...Object.values(keys), readonlyKey];
   const updatable = [ZONE, ...(options.extraZones ?? [])];
   const { dir, address, proc } = await startWithRetry('knot', host, (d, port) => {
@@ -154,7 +157,7 @@ export async function startKnot(options: StartOptions = {}): Promise<Authoritati
 
 export async function startBind(options: StartOptions = {}): Promise<AuthoritativeServer> {
   const host = options.host ?? '127.0.0.1';
-  const { keys, readonlyKey } = makeKeys();
+  const { keys, readonlyKey } = makeKeys(options.secret);
   const all = [...Object.values(keys), readonlyKey];
   const updatable = [ZONE, ...(options.extraZones ?? [])];
   const { dir, address, proc } = await startWithRetry('bind', host, (d, port) => {

@@ -20,10 +20,12 @@ const zone = "conformance.test."
 // provider says how to start one emulator and how an Issuer would configure our solver for it.
 type provider struct {
 	solver string
-	// emulator flags after `test/emulators/<solver>/main.ts`
+	// the emulator's main, default `test/emulators/<solver>/main.ts`
+	emulatorMain string
+	// emulator flags after its main
 	emulatorArgs []string
-	// config.json for the Issuer, given the emulator's API URL
-	config func(url string) string
+	// config.json for the Issuer, given the running emulator (API URL, DNS address)
+	config func(emu emulatorInfo) string
 	// Secret manifests applied into the suite's test namespace
 	secrets string
 }
@@ -33,28 +35,43 @@ var providers = []provider{
 		solver:       "dnspod",
 		emulatorArgs: []string{"--zones", strings.TrimSuffix(zone, "."), "--secret-id", "AKIDconformance000000000000000000000", "--secret-key", "conformance-secret-key"},
 		// The config shape existing imroc users have, verbatim, plus the endpoint override.
-		config: func(url string) string {
-			return fmt.Sprintf(`{"secretId":"AKIDconformance000000000000000000000","secretKeyRef":{"name":"dnspod-secret","key":"secret-key"},"ttl":600,"endpoint":%q}`, url)
+		config: func(emu emulatorInfo) string {
+			return fmt.Sprintf(`{"secretId":"AKIDconformance000000000000000000000","secretKeyRef":{"name":"dnspod-secret","key":"secret-key"},"ttl":600,"endpoint":%q}`, emu.URL)
 		},
 		secrets: secretManifest("dnspod-secret", "secret-key", "conformance-secret-key"),
 	},
 	{
 		solver:       "route53",
 		emulatorArgs: []string{"--zones", strings.TrimSuffix(zone, "."), "--access-key-id", "AKIACONFORMANCE00001", "--secret-access-key", "conformance-secret"},
-		config: func(url string) string {
-			return fmt.Sprintf(`{"region":"us-east-1","accessKeyID":"AKIACONFORMANCE00001","secretAccessKeySecretRef":{"name":"route53-secret","key":"secret-access-key"},"endpoint":%q}`, url)
+		config: func(emu emulatorInfo) string {
+			return fmt.Sprintf(`{"region":"us-east-1","accessKeyID":"AKIACONFORMANCE00001","secretAccessKeySecretRef":{"name":"route53-secret","key":"secret-access-key"},"endpoint":%q}`, emu.URL)
 		},
 		secrets: secretManifest("route53-secret", "secret-access-key", "conformance-secret"),
 	},
 	{
 		solver:       "cloudflare",
 		emulatorArgs: []string{"--zones", strings.TrimSuffix(zone, "."), "--token", "conformance-token-0000000000000000000000"},
-		config: func(url string) string {
-			return fmt.Sprintf(`{"apiTokenSecretRef":{"name":"cloudflare-token","key":"api-token"},"endpoint":%q}`, url)
+		config: func(emu emulatorInfo) string {
+			return fmt.Sprintf(`{"apiTokenSecretRef":{"name":"cloudflare-token","key":"api-token"},"endpoint":%q}`, emu.URL)
 		},
 		secrets: secretManifest("cloudflare-token", "api-token", "conformance-token-0000000000000000000000"),
 	},
+	{
+		// No emulator: a real Knot DNS server (test/rfc2136/main.ts) with a TSIG key, updated with RFC 2136.
+		solver:       "rfc2136",
+		emulatorMain: "test/rfc2136/main.ts",
+		emulatorArgs: []string{"--zones", strings.TrimSuffix(zone, "."), "--tsig-secret", rfc2136Secret},
+		// cert-manager's built-in rfc2136 block, verbatim in shape.
+		config: func(emu emulatorInfo) string {
+			return fmt.Sprintf(`{"nameserver":%q,"tsigKeyName":"acme-hmac-sha256.","tsigAlgorithm":"HMACSHA256","tsigSecretSecretRef":{"name":"tsig-secret","key":"tsig-secret"}}`, emu.DNS)
+		},
+		secrets: secretManifest("tsig-secret", "tsig-secret", rfc2136Secret),
+	},
 }
+
+// rfc2136Secret is the TSIG secret (base64) of the Knot server's keys in the suite.
+const rfc2136Secret = "Y29uZm9ybWFuY2UtdHNpZy1zZWNyZXQtMDAwMDAwMDA="
+
 
 func secretManifest(name, key, value string) string {
 	return fmt.Sprintf("apiVersion: v1\nkind: Secret\nmetadata:\n  name: %s\ntype: Opaque\nstringData:\n  %s: %q\n", name, key, value)
@@ -77,7 +94,11 @@ type emulatorInfo struct {
 // startEmulator runs the provider emulator as its own process and reads the JSON line it prints when ready.
 func startEmulator(t *testing.T, root string, p provider, log *os.File) emulatorInfo {
 	// node itself (not npx) so that killing cmd kills the emulator, not just a wrapper.
-	args := append([]string{"--import", "tsx", filepath.Join("test/emulators", p.solver, "main.ts"), "--host", "127.0.0.1", "--port", "0", "--dns-port", "0"}, p.emulatorArgs...)
+	main := p.emulatorMain
+	if main == "" {
+		main = filepath.Join("test/emulators", p.solver, "main.ts")
+	}
+	args := append([]string{"--import", "tsx", main, "--host", "127.0.0.1", "--port", "0", "--dns-port", "0"}, p.emulatorArgs...)
 	cmd := exec.Command("node", args...)
 	cmd.Dir = root
 	cmd.Stderr = log
@@ -132,7 +153,7 @@ func TestConformance(t *testing.T) {
 			if err := os.MkdirAll(manifests, 0o755); err != nil {
 				t.Fatal(err)
 			}
-			if err := os.WriteFile(filepath.Join(manifests, "config.json"), []byte(p.config(emu.URL)), 0o644); err != nil {
+			if err := os.WriteFile(filepath.Join(manifests, "config.json"), []byte(p.config(emu)), 0o644); err != nil {
 				t.Fatal(err)
 			}
 			if err := os.WriteFile(filepath.Join(manifests, "secret.yaml"), []byte(p.secrets), 0o644); err != nil {
