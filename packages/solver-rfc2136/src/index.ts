@@ -79,6 +79,9 @@ async function change(request: ChallengeRequest, ctx: SolverContext<Rfc2136Confi
     );
     ctx.log.debug({ fqdn: request.resolvedFQDN, zone: request.resolvedZone, overTcp: result.overTcp }, `rfc2136 ${action} applied`);
   } catch (err) {
+    if (err instanceof UpdateError && err.skewSeconds !== undefined) {
+      ctx.log.warn({ nameserver: config.nameserver, skewSeconds: err.skewSeconds }, 'TSIG BADTIME: the server\'s clock minus this host\'s');
+    }
     if (err instanceof UpdateError && (err.rcode === 'NOTAUTH' || err.rcode === 'NOTZONE')) {
       throw new UpdateError(`${err.message}${await zoneHint(request, config.nameserver, ctx)}`, err.rcode);
     }

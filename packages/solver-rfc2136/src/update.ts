@@ -31,6 +31,8 @@ export interface UpdateResult {
 
 /** A failed UPDATE: `code` is the RCODE or TSIG error name, e.g. `REFUSED`, `NOTAUTH/BADSIG`. */
 export class UpdateError extends SolverError {
+  /** BADTIME only: the server's clock minus ours, in seconds, when the server said. */
+  skewSeconds?: number;
   constructor(message: string, readonly rcode: string, retryable = false) {
     super(message, { code: rcode, retryable });
     this.name = 'UpdateError';
@@ -75,7 +77,9 @@ async function signedExchange(unsigned: Buffer, opcode: number, what: string, op
   } catch (err) {
     if (options.signal?.aborted) throw err;
     // No answer (lost datagram, server busy or down): updates are idempotent, so a retry is safe.
-    throw new UpdateError(`rfc2136: the ${what} got no answer from ${options.nameserver}: ${(err as Error).message}`, 'Timeout', true);
+    // Without the per-attempt timeout (it shrinks with the deadline), so every retry reads the same.
+    const why = (err as Error).message.replace(/ within \d+ ms/, '');
+    throw new UpdateError(`rfc2136: the ${what} got no answer from ${options.nameserver}: ${why}`, 'Timeout', true);
   }
   const reply = parsed!;
   if (!options.key || !signed) return { reply: exchange.reply, parsed: reply, overTcp: exchange.overTcp };
@@ -89,11 +93,13 @@ async function signedExchange(unsigned: Buffer, opcode: number, what: string, op
       throw new UpdateError(`rfc2136: the answer from ${where} failed TSIG verification with ${keyDesc}: ${signature.why}; the result of the ${what} is unknown`, 'BADSIG');
     case 'verified':
       if (signature.error === TSIG_ERROR.BADTIME) {
-        const skew = signature.serverTime === undefined ? '' : ` by ${Math.abs(signature.serverTime - now())} s`;
-        throw new UpdateError(
-          `rfc2136: ${where} rejected the request time (${rcodeName(reply.rcode)}/BADTIME): this host's clock differs from the server's${skew}, more than the 300 s fudge allows; fix the clock (NTP) on one of them`,
+        // The skew goes to the log, not the message: the message must read the same on every retry.
+        const err = new UpdateError(
+          `rfc2136: ${where} rejected the request time (${rcodeName(reply.rcode)}/BADTIME): this host's clock and the server's differ by more than the 300 s fudge allows; fix the clock (NTP) on one of them`,
           `${rcodeName(reply.rcode)}/BADTIME`,
         );
+        if (signature.serverTime !== undefined) err.skewSeconds = signature.serverTime - now();
+        throw err;
       }
       if (signature.error !== 0) throw tsigFailure(signature.error, where, keyDesc, rcodeName(reply.rcode));
       break;
