@@ -16,4 +16,5 @@ const knot = await startKnot({
   ...(values['tsig-secret'] ? { secret: values['tsig-secret'] } : {}),
 });
 // No provider API (the protocol is DNS itself): `url` is empty.
-announce({ url: '', dns: { address: knot.address }, close: () => knot.stop() }, { server: knot.version });
+const [host, port] = [knot.address.slice(0, knot.address.lastIndexOf(':')), Number(knot.address.slice(knot.address.lastIndexOf(':') + 1))];
+announce({ url: '', dns: { host, port, address: knot.address }, close: () => knot.stop() }, { server: knot.version });
