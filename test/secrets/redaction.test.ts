@@ -65,7 +65,8 @@ beforeAll(async () => {
     tls,
     bindAddress: '127.0.0.1',
     port: 0,
-    challengeTimeoutMs: 4_000,
+    // Generous: the first request loads each SDK, which is slow on a busy machine; every failure here is immediate.
+    challengeTimeoutMs: 20_000,
   });
   ({ port } = await server.listen());
 });
