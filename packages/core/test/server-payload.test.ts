@@ -160,8 +160,31 @@ describe('discovery', () => {
     expectStatus(await call({ port, ca, path: `/apis/${GROUP}/v1alpha1`, method: 'POST', headers: JSON_HEADERS, body: '{}' }), 405, 'MethodNotAllowed', /POST/);
   });
 
-  it('answers 404 Status for openapi, other versions and unknown paths', async () => {
-    for (const path of ['/openapi/v2', '/openapi/v3', `/apis/${GROUP}/v1beta1`, '/api', '/', '/metrics', '/apis/other.group']) {
+  it('serves OpenAPI v2 and v3 as an aggregated server does, with an ETag the aggregator can send back', async () => {
+    const v2 = await call({ port, ca, path: '/openapi/v2', headers: { Accept: 'application/json' } });
+    expect(v2.status).toBe(200);
+    expect(v2.json).toMatchObject({ swagger: '2.0', info: { title: 'dns01-webhook' } });
+    expect(Object.keys(v2.json.paths)).toEqual(['leaky', 'recorder', 'slow'].map((s) => `/apis/${GROUP}/v1alpha1/${s}`));
+    const post = v2.json.paths[SOLVER_PATH].post;
+    expect(post).toMatchObject({ 'x-kubernetes-action': 'post', 'x-kubernetes-group-version-kind': { group: 'webhook.acme.cert-manager.io', version: 'v1alpha1', kind: 'ChallengePayload' } });
+    const payloadRef = post.parameters[0].schema.$ref.replace('#/definitions/', '');
+    expect(v2.json.definitions[payloadRef].properties.request.$ref).toMatch(/ChallengeRequest$/);
+    const notModified = await call({ port, ca, path: '/openapi/v2', headers: { 'If-None-Match': String(v2.headers.etag) } });
+    expect(notModified.status).toBe(304);
+
+    const root = await call({ port, ca, path: '/openapi/v3' });
+    expect(root.status).toBe(200);
+    const url = root.json.paths[`apis/${GROUP}/v1alpha1`].serverRelativeURL as string;
+    expect(url).toMatch(new RegExp(`^/openapi/v3/apis/${GROUP.replace(/\./g, '\\.')}/v1alpha1\\?hash=[0-9A-F]{64}$`));
+    const v3 = await call({ port, ca, path: url });
+    expect(v3.status).toBe(200);
+    expect(v3.json).toMatchObject({ openapi: '3.0.0' });
+    expect(v3.json.paths[SOLVER_PATH].post.requestBody.content['application/json'].schema.$ref).toMatch(/^#\/components\/schemas\/.*ChallengePayload$/);
+    expect(`"${url.split('hash=')[1]}"`).toBe(v3.headers.etag);
+  });
+
+  it('answers 404 Status for other openapi paths, other versions and unknown paths', async () => {
+    for (const path of ['/openapi', '/openapi/v1', `/openapi/v3/apis/other.group/v1alpha1`, `/apis/${GROUP}/v1beta1`, '/api', '/', '/metrics', '/apis/other.group']) {
       expectStatus(await call({ port, ca, path }), 404, 'NotFound', /could not find the requested resource/);
     }
   });

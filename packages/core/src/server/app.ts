@@ -14,6 +14,7 @@ import type { Logger, SecretReader, ServiceAccountTokenSource, Solver } from '..
 import type { SolverRegistry } from '../solver/registry.js';
 import { assertJsonContentType, ClientAbortedError, readBodyText } from './body.js';
 import { API_VERSION, apiGroup, apiGroupList, apiResourceList } from './discovery.js';
+import { openApiV2, openApiV3, openApiV3Discovery, render, type RenderedDocument } from './openapi.js';
 import { challengeResponse, parseChallengePayload } from './payload.js';
 import { sendJson, sendStatus, StatusError } from './status.js';
 
@@ -273,6 +274,36 @@ export function createWebhookApp(options: WebhookAppOptions): Express {
     res.once('close', () => (bodyBytesInFlight -= bytes));
   }
 
+  // OpenAPI, as kube-aggregator expects from an aggregated server (see openapi.ts for why not a 404).
+  let openApi: { key: string; v2: RenderedDocument; v3: RenderedDocument; v3Root: RenderedDocument } | undefined;
+  const openApiDocs = () => {
+    const names = registry.names();
+    const key = names.join('\n');
+    if (openApi?.key !== key) {
+      const v3 = render(openApiV3(groupName, names));
+      openApi = { key, v2: render(openApiV2(groupName, names)), v3, v3Root: render(openApiV3Discovery(groupName, v3.etag.replaceAll('"', ''))) };
+    }
+    return openApi;
+  };
+  const openApiRoutes: Array<[string, () => RenderedDocument]> = [
+    ['/openapi/v2', () => openApiDocs().v2],
+    ['/openapi/v3', () => openApiDocs().v3Root],
+    [`/openapi/v3/apis/${group}/${API_VERSION}`, () => openApiDocs().v3],
+  ];
+  for (const [path, document] of openApiRoutes) {
+    app
+      .route(path)
+      .all(classify('openapi'), authorize(nonResource))
+      .get((req, res) => {
+        const { body, etag } = document();
+        const headers = { ETag: etag, 'Cache-Control': 'no-cache, private' };
+        if (req.headers['if-none-match'] === etag) return void res.writeHead(304, headers).end();
+        res.writeHead(200, { ...headers, 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) }).end(body);
+      })
+      .all((req) => {
+        throw new StatusError(405, `method ${req.method} is not supported on ${pathnameOf(req)}`, { Allow: 'GET' });
+      });
+  }
   app.all(['/openapi', '/openapi/*rest'], classify('openapi'), ...unknownPath);
   app.use(...unknownPath);
 
