@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -110,7 +111,19 @@ func startEmulator(t *testing.T, root string, p provider, log *os.File) emulator
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start %s emulator: %v", p.solver, err)
 	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	// SIGTERM first: an emulator (or test/rfc2136/main.ts with its Knot server) then removes its temp files;
+	// SIGKILL only if it does not exit in time.
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		done := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			_ = cmd.Process.Kill()
+			<-done
+		}
+	})
 	lines := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(out)
