@@ -323,10 +323,12 @@ async function main(): Promise<void> {
       }
     }
 
-    // Soak: concurrency 64 straight to each server for --soak seconds, RSS sampled every 5 s.
+    // Soak: concurrency 64 straight to the Go reference and the last build of ours for --soak seconds, RSS
+    // sampled every 5 s (the other builds are compared by the rounds above).
     const soak: ReportInput['soak'] = [];
     if (o.soakS > 0) {
-      for (const server of running) {
+      const soaked = running.filter((s) => s.kind.label === 'go' || s.kind.label === checkouts.at(-1)!.label);
+      for (const server of soaked) {
         const samples: Array<{ t: number; rssMiB: number }> = [];
         const t0 = Date.now();
         const pending = runLoad(loadgen, { ...loadFor(server, { path: 'direct', identity: 'masters', concurrency: 64 }), durationS: o.soakS, warmupS: 0 });
