@@ -1,12 +1,17 @@
 # syntax=docker/dockerfile:1
 # dns01-webhook: the cert-manager DNS-01 webhook server with the bundled solvers (dnspod, route53, cloudflare, rfc2136).
 #   docker build -t dns01-webhook:0.1.0 .
+#   buildah build --build-arg BUILD_IMAGE=mirror/node:20-bookworm-slim --build-arg RUNTIME_IMAGE=mirror/nodejs20:nonroot .
 # Runs as `node packages/core/dist/cli/main.js serve <flags>` (see charts/dns01-webhook for the flags it gets).
 
 ARG NODE_VERSION=20
+# The base images, as build arguments so an air-gapped build can point at a mirror or local stand-ins
+# (the e2e tier builds its own: test/e2e/image/base-images.sh). The defaults are the public images.
+ARG BUILD_IMAGE=node:${NODE_VERSION}-bookworm-slim
+ARG RUNTIME_IMAGE=gcr.io/distroless/nodejs${NODE_VERSION}-debian12:nonroot
 
 # ---- build: all dependencies, compile TypeScript ------------------------------------------------------------------
-FROM node:${NODE_VERSION}-bookworm-slim AS build
+FROM ${BUILD_IMAGE} AS build
 WORKDIR /app
 # Manifests first, so the dependency layer is reused until a package.json or the lock file changes.
 COPY package.json package-lock.json tsconfig.json tsconfig.base.json ./
@@ -21,7 +26,7 @@ COPY packages/ packages/
 RUN npm run build
 
 # ---- deps: production dependencies of the shipped workspaces only --------------------------------------------------
-FROM node:${NODE_VERSION}-bookworm-slim AS deps
+FROM ${BUILD_IMAGE} AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
 COPY packages/core/package.json packages/core/
@@ -39,7 +44,7 @@ RUN --mount=type=cache,target=/root/.npm npm ci --omit=dev --no-audit --no-fund 
       --workspace=@dns01-webhook/solver-rfc2136
 
 # ---- runtime: node and the compiled code, no shell, no npm, non-root ----------------------------------------------
-FROM gcr.io/distroless/nodejs${NODE_VERSION}-debian12:nonroot AS runtime
+FROM ${RUNTIME_IMAGE} AS runtime
 WORKDIR /app
 ENV NODE_ENV=production
 COPY --from=deps /app/package.json ./

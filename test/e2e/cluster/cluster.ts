@@ -85,6 +85,8 @@ export interface Cluster {
   pointServiceAt(namespace: string, service: string, targetPorts: number | Record<string, number>): Promise<void>;
   /** Starts a process inside the test host, stopped by stop(). */
   spawnInHost(name: string, command: string, args: string[], options?: { env?: NodeJS.ProcessEnv; cwd?: string }): ManagedProcess;
+  /** Starts a process on the machine itself (e.g. a controller that only talks to kube-apiserver), stopped by stop(). */
+  spawn(name: string, command: string, args: string[], options?: { env?: NodeJS.ProcessEnv; cwd?: string }): ManagedProcess;
   stop(): Promise<void>;
 }
 
@@ -352,6 +354,12 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       },
       spawnInHost(name, command, args, o = {}) {
         const p = spawnManaged(name, command, args, { logFile: join(dir, `${name}.log`), wrapper: host!.exec, ...o });
+        procs.push(p);
+        rewriteCleanup();
+        return p;
+      },
+      spawn(name, command, args, o = {}) {
+        const p = spawnManaged(name, command, args, { logFile: join(dir, `${name}.log`), ...o });
         procs.push(p);
         rewriteCleanup();
         return p;

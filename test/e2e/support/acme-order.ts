@@ -1,8 +1,7 @@
 /**
- * cert-manager's ACME side of a DNS-01 issuance, played with acme-client against Pebble: account, order,
- * one dns-01 challenge per authorization with its TXT value, challenge completion, finalize, download. The
- * TXT records themselves are written by the caller (through our webhook), as cert-manager leaves that to the
- * solver.
+ * The client side of an ACME DNS-01 order, with acme-client against Pebble (pebble.test.ts: account, order,
+ * one dns-01 challenge per authorization with its TXT value), and certificate checks shared with the
+ * cert-manager issuance test (SANs, chain to Pebble's root).
  */
 import { createHash, createPublicKey, X509Certificate } from 'node:crypto';
 import { Agent } from 'node:https';
@@ -56,31 +55,6 @@ export async function openOrder(directoryUrl: string, domains: string[]): Promis
     challenges.push({ dnsName: authz.identifier.value, wildcard: authz.wildcard === true, authz, challenge, key });
   }
   return { client, order, challenges };
-}
-
-/** Tells the CA every challenge is ready and waits until each is valid (throws with the CA's error if invalid). */
-export async function completeChallenges({ client, challenges }: AcmeOrder): Promise<void> {
-  await Promise.all(challenges.map(async (c) => {
-    await client.completeChallenge(c.challenge);
-    await client.waitForValidStatus(c.challenge);
-  }));
-}
-
-export interface IssuedCertificate {
-  /** PEM chain as downloaded: leaf first. */
-  chainPem: string;
-  chain: X509Certificate[];
-  /** The private key whose public half the CSR carried. */
-  keyPem: Buffer;
-}
-
-export async function finalizeAndDownload(o: AcmeOrder, domains: string[]): Promise<IssuedCertificate> {
-  const [keyPem, csr] = await acme.crypto.createCsr({ commonName: domains[0], altNames: domains }, await acme.crypto.createPrivateEcdsaKey('P-256'));
-  const finalized = await o.client.finalizeOrder(o.order, csr);
-  const valid = await o.client.waitForValidStatus(finalized);
-  const chainPem = await o.client.getCertificate(valid);
-  const chain = acme.crypto.splitPemChain(chainPem).map((pem) => new X509Certificate(pem));
-  return { chainPem, chain, keyPem };
 }
 
 /** `DNS:` names of a certificate's subjectAltName. */
