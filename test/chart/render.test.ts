@@ -181,8 +181,22 @@ describe('rendered manifests', () => {
     expect(observability).toContain('--log-level=debug');
     const clusterWide = container(await render('cluster-wide-secrets'));
     expect(clusterWide.args.at(-1)).toBe('--requestheader-allowed-names=front-proxy-client');
-    expect(clusterWide.env).toEqual([{ name: 'NODE_EXTRA_CA_CERTS', value: '/etc/egress-proxy/ca.crt' }]);
+    expect(clusterWide.env).toEqual([
+      { name: 'NODE_OPTIONS', value: '--max-old-space-size=128' },
+      { name: 'NODE_EXTRA_CA_CERTS', value: '/etc/egress-proxy/ca.crt' },
+    ]);
     expect(clusterWide.volumeMounts).toContainEqual({ name: 'egress-proxy-ca', mountPath: '/etc/egress-proxy', readOnly: true });
+  });
+
+  it("sizes Node's heap from resources.limits.memory (half of it); NODE_OPTIONS in extraEnv or no limit leaves Node's default", async () => {
+    const env = async (set: string[]) => container(parseManifests(await renderChart({ set: ['groupName=acme.example.com', ...set] }))).env;
+    expect(await env([])).toEqual([{ name: 'NODE_OPTIONS', value: '--max-old-space-size=128' }]); // 256Mi
+    expect(await env(['resources.limits.memory=1Gi'])).toEqual([{ name: 'NODE_OPTIONS', value: '--max-old-space-size=512' }]);
+    expect(await env(['resources.limits.memory=0.5Gi'])).toEqual([{ name: 'NODE_OPTIONS', value: '--max-old-space-size=256' }]);
+    expect(await env(['resources.limits.memory=512M'])).toEqual([{ name: 'NODE_OPTIONS', value: '--max-old-space-size=244' }]);
+    expect(await env(['resources.limits.memory=300000000'])).toEqual([{ name: 'NODE_OPTIONS', value: '--max-old-space-size=143' }]);
+    expect(await env(['resources.limits=null'])).toBeUndefined();
+    expect(await env(['extraEnv[0].name=NODE_OPTIONS', 'extraEnv[0].value=--max-old-space-size=300'])).toEqual([{ name: 'NODE_OPTIONS', value: '--max-old-space-size=300' }]);
   });
 
   it('pod and container are locked down; probes are HTTPS on the unprivileged https port', async () => {

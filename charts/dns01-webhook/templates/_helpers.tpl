@@ -121,3 +121,20 @@ policy/v1beta1
   {{- end }}
 {{- end }}
 {{- end -}}
+
+{{/*
+V8's heap for the container's memory limit, in MiB: half of resources.limits.memory ("256Mi", "1Gi", "512M",
+bytes). Node does not size its heap from the cgroup limit: without this it grows past the limit and the kernel
+OOM-kills the pod instead of V8 collecting garbage. The other half is Node itself, TLS, buffers and the young
+generation. Empty when no memory limit is set.
+*/}}
+{{- define "dns01-webhook.heapMiB" -}}
+{{- $limit := toString (dig "limits" "memory" "" (.Values.resources | default dict)) -}}
+{{- $units := dict "" 1.0 "Ki" 1024.0 "Mi" 1048576.0 "Gi" 1073741824.0 "Ti" 1099511627776.0 "k" 1000.0 "M" 1000000.0 "G" 1000000000.0 "T" 1000000000000.0 -}}
+{{- $number := regexFind "^[0-9]+(\\.[0-9]+)?" $limit -}}
+{{- $suffix := trimPrefix $number $limit -}}
+{{- if and $number (hasKey $units $suffix) -}}
+{{- $mib := floor (divf (mulf (float64 $number) (get $units $suffix)) 2097152.0) | int -}}
+{{- if gt $mib 0 }}{{ $mib }}{{ end -}}
+{{- end -}}
+{{- end -}}

@@ -90,6 +90,19 @@ describe('JSON nesting', () => {
   });
 });
 
+describe('JSON size', () => {
+  it('answers 400 for more than 10,000 values (what a 1 MiB body of tiny objects would parse into), commas in strings not counted', async () => {
+    for (const unit of ['{}', '[]', '0', '"x"']) {
+      const res = await post(challengeBody({ config: { data: '__MANY__' } }).replace('"__MANY__"', `[${Array(10_001).fill(unit).join(',')}]`));
+      expect(res.status).toBe(400);
+      expect(res.json.message).toMatch(/more than 10000 JSON values/);
+    }
+    const ok = await post(challengeBody({ config: { data: Array(9_000).fill(0), commas: ','.repeat(50_000) } }));
+    expect(ok.status).toBe(201);
+    expect(calls).toHaveLength(1);
+  });
+});
+
 describe('DNS names', () => {
   const label = (n: number) => 'a'.repeat(n);
   const longName = `${Array.from({ length: 4 }, () => label(63)).join('.')}.`; // 255 octets

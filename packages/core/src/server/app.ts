@@ -25,7 +25,7 @@ export const DEFAULT_MAX_IN_FLIGHT = 200;
  * Request bodies held at once (declared Content-Length, or the body limit for a chunked body). Bodies are
  * kept, parsed, until the answer is sent; this is what bounds memory under many large bodies.
  */
-export const DEFAULT_MAX_IN_FLIGHT_BODY_BYTES = 16 * 1024 * 1024;
+export const DEFAULT_MAX_IN_FLIGHT_BODY_BYTES = 8 * 1024 * 1024;
 /** Just above kube-apiserver's 60 s: by then nobody waits for the answer any more. */
 export const DEFAULT_REQUEST_DEADLINE_MS = 61_000;
 
@@ -44,7 +44,7 @@ export interface WebhookAppOptions {
   maxBodyBytes?: number | undefined;
   /** Requests handled at once, probes not counted (default 200); more are answered 429 + `Retry-After: 1`. */
   maxInFlight?: number | undefined;
-  /** Request bodies held at once, in bytes (default 16 MiB); a body past it is answered 429 + `Retry-After: 1`. */
+  /** Request bodies held at once, in bytes (default 8 MiB); a body past it is answered 429 + `Retry-After: 1`. */
   maxInFlightBodyBytes?: number | undefined;
   /** Time from arrival to answer (default 61 s): then the challenge is aborted and the request answered 504. */
   requestDeadlineMs?: number | undefined;

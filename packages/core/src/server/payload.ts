@@ -33,13 +33,19 @@ const requestSchema = z.object({
  * the stack limit.
  */
 export const MAX_JSON_DEPTH = 64;
+/**
+ * Most JSON values (objects, arrays and their elements) in a body. A real payload has a few dozen; the bound
+ * keeps what a 1 MiB body parses into small: 1 MiB of `[{},{},…]` would otherwise become ~20 MB of heap.
+ */
+export const MAX_JSON_VALUES = 10_000;
 
 /**
- * A linear scan of the raw text, before JSON.parse: why its nesting is too deep, or undefined. Brackets inside
- * strings do not count; malformed JSON is left for JSON.parse to describe.
+ * A linear scan of the raw text, before JSON.parse: why its structure is too deep or too large, or undefined.
+ * Brackets and commas inside strings do not count; malformed JSON is left for JSON.parse to describe.
  */
-export function jsonDepthProblem(text: string, maxDepth = MAX_JSON_DEPTH): string | undefined {
+export function jsonShapeProblem(text: string, maxDepth = MAX_JSON_DEPTH, maxValues = MAX_JSON_VALUES): string | undefined {
   let depth = 0;
+  let values = 1;
   let inString = false;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
@@ -50,8 +56,11 @@ export function jsonDepthProblem(text: string, maxDepth = MAX_JSON_DEPTH): strin
       inString = true;
     } else if (c === 0x7b || c === 0x5b) {
       if (++depth > maxDepth) return `request body nests objects/arrays deeper than ${maxDepth} levels (at offset ${i})`;
+      if (++values > maxValues) return `request body has more than ${maxValues} JSON values (at offset ${i}); a ChallengePayload has a few dozen`;
     } else if (c === 0x7d || c === 0x5d) {
       depth--;
+    } else if (c === 0x2c) {
+      if (++values > maxValues) return `request body has more than ${maxValues} JSON values (at offset ${i}); a ChallengePayload has a few dozen`;
     }
   }
   return undefined;
@@ -80,8 +89,8 @@ function describeIssue(issue: z.core.$ZodIssue, raw: Record<string, unknown>): s
 /** Parses the raw body text. Every failure message names what is wrong, for a 400 Status. */
 export function parseChallengePayload(text: string): ParsedPayload {
   if (text.trim() === '') return { ok: false, message: 'empty request body: expected a ChallengePayload' };
-  const tooDeep = jsonDepthProblem(text);
-  if (tooDeep) return { ok: false, message: tooDeep };
+  const shape = jsonShapeProblem(text);
+  if (shape) return { ok: false, message: shape };
   let body: unknown;
   try {
     body = JSON.parse(text);
