@@ -6,6 +6,8 @@
 # The list is read from the served go.mod itself, so a version bump needs no edit here.
 
 K8S_VERSION="${K8S_VERSION:-1.37.2}"
+# What a node of the single-node cluster needs besides kube-apiserver/kubectl (built in the same pass).
+K8S_NODE_CMDS=(kubelet kube-controller-manager kube-scheduler)
 
 # True when $DNS01_BIN/CMD runs and reports K8S_VERSION (a version bump rebuilds).
 k8s_cmd_current() {
