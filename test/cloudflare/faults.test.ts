@@ -3,8 +3,9 @@
  * a provider slower than the deadline gives a clear failure, and nothing is left behind once CleanUp ran.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { Economy } from '@dns01-webhook/core';
 import type { CloudflareEmulator } from '../emulators/cloudflare/emulator.js';
-import { ZONE, run, startEmulator, storedAt, tokenConfig } from './fixtures.js';
+import { TOKEN_ALL, ZONE, run as runWith, startEmulator, storedAt, tokenConfig } from './fixtures.js';
 
 let emu: CloudflareEmulator;
 let n = 0;
@@ -16,7 +17,13 @@ beforeAll(async () => {
 afterAll(async () => {
   await emu?.close();
 });
-beforeEach(() => emu.control.reset());
+// Each test starts cold (zone lookups happen, no breaker or limiter state from another test).
+let economy = new Economy();
+const run = (...args: Parameters<typeof runWith>) => runWith(args[0], args[1], args[2], args[3], { economy, ...args[4] });
+beforeEach(() => {
+  emu.control.reset();
+  economy = new Economy();
+});
 
 describe('cloudflare solver: faults', () => {
   it('throttled (429) mid-Present: waits the Retry-After, then succeeds with one record', async () => {
@@ -31,24 +38,25 @@ describe('cloudflare solver: faults', () => {
 
   it('throttled by the documented quota on the zone lookup: retried after Retry-After', async () => {
     emu.control.setQuota({ action: 'GET zones', burst: 1, perSecond: 1 });
-    expect(emu.control.takeQuota('GET zones')).toBe(true); // someone else spent the burst
+    // Someone else spent the burst with the same token.
+    expect((await fetch(`${emu.url}/zones`, { headers: { authorization: `Bearer ${TOKEN_ALL}` } })).status).toBe(200);
     const name = fresh();
     expect(await run('Present', `${name}.`, 'quota', tokenConfig(emu))).toEqual({ success: true });
     expect(emu.control.calls('GET zones')).toBeGreaterThanOrEqual(2);
     expect(storedAt(emu, name)).toEqual(['quota']);
   });
 
-  it('5xx on list twice, then success', async () => {
+  it('5xx on create twice, then success', async () => {
     const name = fresh();
-    emu.control.inject({ kind: 'server-error', action: 'GET dns_records', times: 2 });
+    emu.control.inject({ kind: 'server-error', action: 'POST dns_records', times: 2 });
     expect(await run('Present', `${name}.`, 'after-5xx', tokenConfig(emu))).toEqual({ success: true });
-    expect(emu.control.calls('GET dns_records')).toBe(3);
+    expect(emu.control.calls('POST dns_records')).toBe(3);
     expect(storedAt(emu, name)).toEqual(['after-5xx']);
   });
 
   it('5xx that never ends: fails inside the deadline naming the HTTP status, no record', async () => {
     const name = fresh();
-    emu.control.inject({ kind: 'server-error', action: 'GET dns_records', times: 1000 });
+    emu.control.inject({ kind: 'server-error', action: 'POST dns_records', times: 1000 });
     const started = Date.now();
     const out = await run('Present', `${name}.`, 'never', tokenConfig(emu), { timeoutMs: 2500 });
     expect(Date.now() - started).toBeLessThan(3500);

@@ -1,5 +1,5 @@
 /** Shared fixtures for the Cloudflare tests: credentials, an emulator with them, and a challenge runner. */
-import { executeChallenge, mapSecrets, silentLogger, type ChallengeOutcome, type ChallengeRequest } from '@dns01-webhook/core';
+import { executeChallenge, mapSecrets, silentLogger, type ChallengeOutcome, type ChallengeRequest, type Economy } from '@dns01-webhook/core';
 import cloudflareSolver from '@dns01-webhook/solver-cloudflare';
 import { startCloudflareEmulator, type CloudflareEmulator, type CloudflareEmulatorOptions } from '../emulators/cloudflare/emulator.js';
 
@@ -75,11 +75,12 @@ export function run(
   fqdn: string,
   key: string,
   config: unknown,
-  options: { zone?: string; timeoutMs?: number; allowAmbientCredentials?: boolean } = {},
+  options: { zone?: string; timeoutMs?: number; allowAmbientCredentials?: boolean; economy?: Economy } = {},
 ): Promise<ChallengeOutcome> {
   return executeChallenge(cloudflareSolver, request(action, fqdn, key, config, options.zone, options.allowAmbientCredentials), {
     secretsFor,
     log: silentLogger(),
+    ...(options.economy ? { economy: options.economy } : {}),
     ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
   });
 }

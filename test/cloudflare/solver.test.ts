@@ -3,6 +3,7 @@
  * both auth styles (and exactly which headers go out), zone walk, permissions, races with "already exists" /
  * "does not exist", pagination, TTL, secrets namespace.
  */
+import { Economy } from '@dns01-webhook/core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import Cloudflare from 'cloudflare';
 import { queryTxt } from '@dns01-webhook/core';
@@ -38,8 +39,14 @@ describe('cloudflare solver: quoting', () => {
     emu.seedRecord(ZONE, { name, content: '"key-from-dashboard"' });
     emu.seedRecord(ZONE, { name, content: '"someone-else"' });
 
-    expect(await run('Present', `${name}.`, 'key-from-dashboard', tokenConfig(emu))).toEqual({ success: true });
+    // Listing first (the call floor off): the quoted record is recognised, nothing is created.
+    const listing = new Economy({ features: { callFloor: false } });
+    expect(await run('Present', `${name}.`, 'key-from-dashboard', tokenConfig(emu), { economy: listing })).toEqual({ success: true });
     expect(emu.control.calls('POST dns_records')).toBe(0);
+    // The call floor: one create, answered 81058 (identical record): still no second copy.
+    expect(await run('Present', `${name}.`, 'key-from-dashboard', tokenConfig(emu))).toEqual({ success: true });
+    expect(emu.control.calls('POST dns_records')).toBe(1);
+    expect(storedAt(emu, name).sort()).toEqual(['"key-from-dashboard"', '"someone-else"']);
 
     expect(await run('CleanUp', `${name}.`, 'key-from-dashboard', tokenConfig(emu))).toEqual({ success: true });
     expect(storedAt(emu, name)).toEqual(['"someone-else"']);
@@ -163,11 +170,16 @@ describe('cloudflare solver: races and pagination', () => {
   it('lists every page: a value on page 2 is found by Present and removed by CleanUp, the 149 others stay', async () => {
     const name = fresh();
     for (let i = 0; i < 150; i++) emu.seedRecord(ZONE, { name, content: `value-${i}` });
-    expect(await run('Present', `${name}.`, 'value-140', tokenConfig(emu))).toEqual({ success: true });
+    // A listing Present (call floor off) and a warm zone cache: only the record calls count.
+    const listing = new Economy({ features: { callFloor: false } });
+    expect(await run('Present', `${name}.`, 'warm-up', tokenConfig(emu), { economy: listing })).toEqual({ success: true });
+    emu.control.reset();
+    expect(await run('Present', `${name}.`, 'value-140', tokenConfig(emu), { economy: listing })).toEqual({ success: true });
     expect(emu.control.calls('POST dns_records')).toBe(0);
     // total_pages says when to stop: no request for the empty page past the end
     expect(emu.control.calls('GET dns_records')).toBe(2);
     expect(await run('CleanUp', `${name}.`, 'value-140', tokenConfig(emu))).toEqual({ success: true });
+    expect(await run('CleanUp', `${name}.`, 'warm-up', tokenConfig(emu))).toEqual({ success: true });
     const left = storedAt(emu, name);
     expect(left).toHaveLength(149);
     expect(left).not.toContain('value-140');

@@ -7,7 +7,7 @@
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { queryTxt } from '@dns01-webhook/core';
+import { Economy, queryTxt } from '@dns01-webhook/core';
 import dnspod from '@dns01-webhook/solver-dnspod';
 import { startDnspodEmulator, type RunningDnspodEmulator } from '../emulators/dnspod/emulator.js';
 import { startForwardProxy } from '../support/forward-proxy.js';
@@ -37,7 +37,7 @@ describe('dnspod faults', () => {
   });
 
   it('throttled for longer than the deadline allows → a message naming RequestLimitExceeded', async () => {
-    emu.control.inject({ kind: 'throttle', action: 'DescribeRecordList', times: 50 });
+    emu.control.inject({ kind: 'throttle', action: 'CreateRecord', times: 50 });
     const outcome = await present('_acme-challenge.throttled.example.test.', 'k', 1_500);
     expect(outcome.success).toBe(false);
     expect(!outcome.success && outcome.message).toMatch(/RequestLimitExceeded/);
@@ -46,9 +46,12 @@ describe('dnspod faults', () => {
 
   it('5xx on list, create, delete and DescribeDomain, then success', async () => {
     const fqdn = '_acme-challenge.fivexx.example.test.';
-    for (const action of ['DescribeDomain', 'DescribeRecordList', 'CreateRecord']) emu.control.inject({ kind: 'server-error', action, times: 1 });
-    expect(await present(fqdn, 'k-5xx')).toEqual({ success: true });
+    // A cold zone cache, so the domain lookup happens; Present is CreateRecord alone (the call floor).
+    for (const action of ['DescribeDomain', 'CreateRecord']) emu.control.inject({ kind: 'server-error', action, times: 1 });
+    expect(await run(dnspod, challenge('Present', fqdn, zone, 'k-5xx', newerConfig(emu.url)), 10_000, new Economy())).toEqual({ success: true });
+    expect(emu.control.takeFault('DescribeDomain')).toBeUndefined();
     expect(emu.records()).toEqual([expect.objectContaining({ fqdn, value: 'k-5xx' })]);
+    emu.control.inject({ kind: 'server-error', action: 'DescribeRecordList', times: 1 });
     emu.control.inject({ kind: 'server-error', action: 'DeleteRecord', times: 2 });
     expect(await cleanUp(fqdn, 'k-5xx')).toEqual({ success: true });
     expect(emu.records()).toEqual([]);
@@ -90,8 +93,8 @@ describe('dnspod faults', () => {
 
   it('slow before anything was written → failure and no CreateRecord ever sent', async () => {
     const before = emu.control.calls('CreateRecord');
-    emu.control.inject({ kind: 'delay', action: 'DescribeRecordList', delayMs: 1_500 });
-    const outcome = await present('_acme-challenge.slowlist.example.test.', 'k', 800);
+    emu.control.inject({ kind: 'delay', action: 'DescribeDomain', delayMs: 1_500 });
+    const outcome = await run(dnspod, challenge('Present', '_acme-challenge.slowlist.example.test.', zone, 'k', newerConfig(emu.url)), 800, new Economy());
     expect(outcome.success).toBe(false);
     await sleep(1_200);
     expect(emu.control.calls('CreateRecord')).toBe(before);

@@ -1,7 +1,7 @@
 /** Shared set-up for the DNSPod tests: the emulator, the official SDK pointed at it, and challenge requests. */
 import { randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
-import { executeChallenge, mapSecrets, silentLogger, type ChallengeOutcome, type ChallengeRequest, type Solver } from '@dns01-webhook/core';
+import { executeChallenge, mapSecrets, silentLogger, type ChallengeOutcome, type ChallengeRequest, type Economy, type Solver } from '@dns01-webhook/core';
 import * as tencentcloud from 'tencentcloud-sdk-nodejs-dnspod';
 import { DEFAULT_SECRET_ID, DEFAULT_SECRET_KEY } from '../emulators/dnspod/emulator.js';
 
@@ -64,8 +64,9 @@ export function challenge(action: 'Present' | 'CleanUp', fqdn: string, zone: str
   };
 }
 
-export function run(solver: Solver<any>, request: ChallengeRequest, timeoutMs = 10_000): Promise<ChallengeOutcome> {
-  return executeChallenge(solver, request, { secretsFor, log: silentLogger(), timeoutMs });
+/** Through executeChallenge as the server runs it; `economy` = a fresh one (cold zone cache, own breakers), else the process's. */
+export function run(solver: Solver<any>, request: ChallengeRequest, timeoutMs = 10_000, economy?: Economy): Promise<ChallengeOutcome> {
+  return executeChallenge(solver, request, { secretsFor, log: silentLogger(), timeoutMs, ...(economy ? { economy } : {}) });
 }
 
 /** The imroc 1.5.x shape, pointed at the emulator. */

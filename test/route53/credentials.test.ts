@@ -9,10 +9,10 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { randomKey } from '@dns01-webhook/core/conformance';
 import type { Solver } from '@dns01-webhook/core';
-import route53Solver, { clearZoneCache, type ServiceAccountTokenSource } from '@dns01-webhook/solver-route53';
+import route53Solver, { type ServiceAccountTokenSource } from '@dns01-webhook/solver-route53';
 import { startRoute53Emulator, type RunningRoute53Emulator } from '../emulators/route53/emulator.js';
 import { startForwardProxy } from '../support/forward-proxy.js';
-import { run, SECRET_NAME, secretsFor, staticConfig, storedValues } from './helpers.js';
+import { freshEconomy, run, SECRET_NAME, secretsFor, staticConfig, storedValues } from './helpers.js';
 
 const ENV_KEY = { accessKeyId: 'AKIAFROMENVIRONMENT1', secretAccessKey: 'environment/secret/key/000000000000000000' };
 const ROLE = 'arn:aws:iam::123456789012:role/dns01';
@@ -38,7 +38,7 @@ afterAll(async () => {
   await decoy?.close();
 });
 beforeEach(() => {
-  clearZoneCache();
+  freshEconomy();
   emu.authLog.length = 0;
   decoy.authLog.length = 0;
   decoy.control.reset();

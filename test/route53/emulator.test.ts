@@ -22,6 +22,8 @@ beforeAll(async () => {
   emu = await startRoute53Emulator({
     zones: ['b.test', 'example.test', 'sub.example.test', { name: 'example.test', private: true }, 'a.test', 'zzz.example.test'],
     insyncAfterMs: 150,
+    // These tests send raw SDK calls back to back; the documented quota has its own test below.
+    quota: false,
   });
   zone = emu.zoneId('example.test', { private: false });
 });
@@ -244,6 +246,21 @@ describe('SigV4', () => {
 });
 
 describe('throttling and faults through the shared control', () => {
+  it('enforces the documented five requests per second per account by default, counting per access key', async () => {
+    const e = await startRoute53Emulator({ zones: ['t.test'] });
+    try {
+      const c = sdk(e);
+      for (let i = 0; i < 5; i++) await c.send(new ListHostedZonesByNameCommand({}));
+      expect(await failure(c.send(new ListHostedZonesByNameCommand({})))).toMatchObject({ name: 'Throttling', message: 'Rate exceeded', status: 400 });
+      expect(e.control.throttled()).toBe(1);
+      expect(e.control.requestsBy()).toEqual({ [`accessKey:${e.credentials.accessKeyId}`]: 6 });
+      await new Promise((r) => setTimeout(r, 1_050));
+      await c.send(new ListHostedZonesByNameCommand({}));
+    } finally {
+      await e.close();
+    }
+  });
+
   it('answers Throttling "Rate exceeded" (HTTP 400) once the quota is spent, and PriorRequestNotComplete when injected', async () => {
     const e = await startRoute53Emulator({ zones: ['t.test'], quota: { burst: 2, perSecond: 0.01 } });
     try {

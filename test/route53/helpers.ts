@@ -1,6 +1,6 @@
 /** Shared set-up for the route53 tests: run challenges through executeChallenge as the server does. */
 import { Route53Client } from '@aws-sdk/client-route-53';
-import { executeChallenge, mapSecrets, silentLogger, type ChallengeRequest, type SecretMap, type Solver } from '@dns01-webhook/core';
+import { Economy, executeChallenge, mapSecrets, silentLogger, type ChallengeRequest, type SecretMap, type Solver } from '@dns01-webhook/core';
 import type { RunningRoute53Emulator } from '../emulators/route53/emulator.js';
 
 export const NS = 'default';
@@ -36,6 +36,15 @@ export function request(action: 'Present' | 'CleanUp', fqdn: string, zone: strin
   };
 }
 
+/** The economy (zone cache, breakers, limits, batches) the helpers' challenges share; fresh per test when asked. */
+let economy = new Economy();
+export function freshEconomy(): Economy {
+  return (economy = new Economy());
+}
+export function currentEconomy(): Economy {
+  return economy;
+}
+
 export function run(
   solver: Solver<any>,
   emu: RunningRoute53Emulator,
@@ -44,11 +53,12 @@ export function run(
   zone: string,
   key: string,
   config: unknown,
-  options: { timeoutMs?: number; allowAmbientCredentials?: boolean; secrets?: SecretMap } = {},
+  options: { timeoutMs?: number; allowAmbientCredentials?: boolean; secrets?: SecretMap; economy?: Economy } = {},
 ) {
   return executeChallenge(solver, request(action, fqdn, zone, key, config, options.allowAmbientCredentials ?? false), {
     secretsFor: mapSecrets(options.secrets ?? secretsFor(emu)),
     log: silentLogger(),
+    economy: options.economy ?? economy,
     ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
   });
 }

@@ -20,9 +20,9 @@ import {
 } from '@aws-sdk/client-route-53';
 import { executeChallenge, mapSecrets, silentLogger } from '@dns01-webhook/core';
 import { randomKey } from '@dns01-webhook/core/conformance';
-import route53Solver, { clearZoneCache } from '@dns01-webhook/solver-route53';
+import route53Solver from '@dns01-webhook/solver-route53';
 import { startRoute53Emulator, type RunningRoute53Emulator } from '../emulators/route53/emulator.js';
-import { request } from './helpers.js';
+import { currentEconomy, freshEconomy, request } from './helpers.js';
 
 const MOTO_SERVER = join(process.env.DNS01_CACHE ?? '/var/cache/dns01-webhook', 'moto-venv', 'bin', 'moto_server');
 const CREDS = { accessKeyId: 'AKIAMOTOTESTING00001', secretAccessKey: 'moto-does-not-check-signatures' };
@@ -89,7 +89,7 @@ const config = () => ({ region: 'us-east-1', accessKeyID: CREDS.accessKeyId, sec
 const secrets = mapSecrets({ default: { aws: { secret: CREDS.secretAccessKey } } });
 
 async function challenge(action: 'Present' | 'CleanUp', fqdn: string, key: string) {
-  const out = await executeChallenge(route53Solver, request(action, fqdn, 'moto.test.', key, config()), { secretsFor: secrets, log: silentLogger() });
+  const out = await executeChallenge(route53Solver, request(action, fqdn, 'moto.test.', key, config()), { secretsFor: secrets, log: silentLogger(), economy: currentEconomy() });
   expect(out).toEqual({ success: true });
 }
 
@@ -102,7 +102,7 @@ async function readBack(fqdn: string): Promise<Array<{ ttl?: number; values: str
 
 describe('route53 solver against moto', () => {
   it('Present A, Present B on one name → one set with both; CleanUp A keeps B; CleanUp B deletes the set', async () => {
-    clearZoneCache();
+    freshEconomy();
     const fqdn = '_acme-challenge.www.moto.test.';
     const [a, b] = [randomKey(), randomKey()];
     await challenge('Present', fqdn, a);
@@ -118,10 +118,10 @@ describe('route53 solver against moto', () => {
   }, 20_000);
 
   it('finds the nested public zone sub.moto.test for a name below it', async () => {
-    clearZoneCache();
+    freshEconomy();
     const fqdn = '_acme-challenge.x.sub.moto.test.';
     const key = randomKey();
-    const out = await executeChallenge(route53Solver, request('Present', fqdn, 'sub.moto.test.', key, config()), { secretsFor: secrets, log: silentLogger() });
+    const out = await executeChallenge(route53Solver, request('Present', fqdn, 'sub.moto.test.', key, config()), { secretsFor: secrets, log: silentLogger(), economy: currentEconomy() });
     expect(out).toEqual({ success: true });
     const zones = await client.send(new ListHostedZonesByNameCommand({ DNSName: 'sub.moto.test' }));
     const sub = zones.HostedZones!.find((z) => z.Name === 'sub.moto.test.')!;

@@ -6,9 +6,10 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ChangeResourceRecordSetsCommand } from '@aws-sdk/client-route-53';
 import { queryTxt } from '@dns01-webhook/core/conformance';
 import { randomKey } from '@dns01-webhook/core/conformance';
-import route53Solver, { clearZoneCache } from '@dns01-webhook/solver-route53';
+import { Economy } from '@dns01-webhook/core';
+import route53Solver from '@dns01-webhook/solver-route53';
 import { startRoute53Emulator, type RunningRoute53Emulator } from '../emulators/route53/emulator.js';
-import { run, sdk, staticConfig, storedValues } from './helpers.js';
+import { freshEconomy, run, sdk, staticConfig, storedValues } from './helpers.js';
 
 let emu: RunningRoute53Emulator;
 let n = 0;
@@ -31,7 +32,7 @@ afterAll(async () => {
 });
 beforeEach(() => {
   emu.control.reset();
-  clearZoneCache();
+  freshEconomy();
 });
 
 const ok = { success: true };
@@ -164,10 +165,13 @@ describe('editing the TXT set', () => {
     expect((out as { message: string }).message).toContain('routing policy other than multivalue answer');
   });
 
-  it('parallel Presents race through compare-and-swap conflicts and all land', async () => {
+  it('parallel Presents without batching race through compare-and-swap conflicts and all land', async () => {
     const fqdn = fresh();
     const keys = Array.from({ length: 8 }, randomKey);
-    const outcomes = await Promise.all(keys.map((k) => run(route53Solver, emu, 'Present', fqdn, 'example.test.', k, staticConfig(emu))));
+    const unbatched = new Economy({ features: { batching: false } });
+    const outcomes = await Promise.all(
+      keys.map((k) => run(route53Solver, emu, 'Present', fqdn, 'example.test.', k, staticConfig(emu), { economy: unbatched, timeoutMs: 20_000 })),
+    );
     expect(outcomes.every((o) => o.success)).toBe(true);
     expect(storedValues(emu, 'example.test.', fqdn)).toEqual([...keys].sort());
     // More change calls than values: some batches lost the race (stale DELETE) and were retried.

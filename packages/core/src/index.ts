@@ -19,6 +19,9 @@ export type {
   SolverCheck,
   SolverModule,
   TxtRecord,
+  RateLimitRule,
+  CoalesceEntry,
+  EconomyFeatures,
 } from './solver/contract.js';
 export { defineSolver, defineRecordSolver, presentRecord, cleanUpRecord } from './solver/define.js';
 export {
@@ -28,12 +31,24 @@ export {
   ConfigError,
   DeadlineError,
   isRetryable,
+  isCredentialRejection,
   type SolverErrorOptions,
 } from './solver/errors.js';
 export { withRetry, logRetries, type RetryOptions } from './solver/retry.js';
 export { toFqdn, unFqdn, relativeName, absoluteName, zoneCandidates } from './solver/names.js';
 export { SolverRegistry, loadSolverPackages, DEFAULT_SOLVER_PACKAGES } from './solver/registry.js';
-export { executeChallenge, DEFAULT_CHALLENGE_TIMEOUT_MS, type ChallengeOutcome, type ExecuteOptions } from './challenge/execute.js';
+export { executeChallenge, defaultEconomy, DEFAULT_CHALLENGE_TIMEOUT_MS, type ChallengeOutcome, type ExecuteOptions } from './challenge/execute.js';
+export {
+  Economy,
+  ALL_FEATURES,
+  NO_FEATURES,
+  RateLimitedError,
+  CredentialsRejectedError,
+  parseRate,
+  credentialId,
+  type EconomyOptions,
+  type RateSetting,
+} from './economy/index.js';
 export { secretSelector } from './solver/schema.js';
 export { mapSecrets, directorySecrets, type SecretMap } from './secrets/static.js';
 export { createLogger, silentLogger, redactingLogger } from './observability/logger.js';

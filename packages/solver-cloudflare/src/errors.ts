@@ -24,6 +24,12 @@ interface ApiErrorLike {
 /** Codes for "this TXT value is already there": Present treats them as success. */
 export const RECORD_EXISTS_CODES = new Set([81057, 81058]);
 export const RECORD_NOT_FOUND_CODE = 81044;
+/**
+ * Rejected credentials: 10000 authentication error (unknown/expired token, or no permission), 9109
+ * invalid access token, 9103 unknown e-mail/key, 6003 invalid request headers (with 6103/6111: a malformed
+ * key or token), 9106/9107 a missing auth header. They open the core's breaker for the credential.
+ */
+export const CREDENTIAL_REJECTED_CODES = new Set([10000, 9109, 9103, 6003, 6103, 6111, 9106, 9107]);
 
 const HINTS: Record<number, string> = {
   10000: 'the API token is unknown, expired, or lacks permission on this zone (it needs Zone:DNS:Edit and Zone:Zone:Read)',
@@ -75,7 +81,7 @@ export type ErrorKind = 'exists' | 'not-found';
  * `what` names the operation for the message (`creating TXT _acme-challenge.example.com`).
  * `expect` lets add/remove turn the API's "already exists" / "does not exist" into the core's typed errors.
  */
-export function toSolverError(err: unknown, what: string, expect?: ErrorKind): SolverError {
+export function toSolverError(err: unknown, what: string, expect?: ErrorKind, scope: 'account' | 'zone' = 'account'): SolverError {
   if (err instanceof SolverError) return err;
   const e = (err ?? {}) as ApiErrorLike;
   const kind = e.constructor?.name ?? e.name;
@@ -114,5 +120,9 @@ export function toSolverError(err: unknown, what: string, expect?: ErrorKind): S
 
   const retryable = status === 429 || status === 408 || status === 409 || status >= 500;
   const wait = retryable ? retryAfterMs(e.headers) : undefined;
-  return new SolverError(message, { code, retryable, ...(wait === undefined ? {} : { retryAfterMs: wait }), cause: err });
+  // On a call under /zones/{id}, 10000 also means "no such zone id" (a token cannot tell it from "not yours"):
+  // a cached zone that moved, not a rejected token — the core then looks the zone up again, and a token that
+  // really is rejected fails that lookup (GET /zones) and opens the breaker there.
+  const credentialsRejected = !retryable && codes.some((c) => CREDENTIAL_REJECTED_CODES.has(c) && !(c === 10000 && scope === 'zone'));
+  return new SolverError(message, { code, retryable, credentialsRejected, ...(wait === undefined ? {} : { retryAfterMs: wait }), cause: err });
 }

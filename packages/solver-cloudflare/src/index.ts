@@ -23,13 +23,27 @@ async function credentials(config: CloudflareConfig, ctx: SolverContext<Cloudfla
   return { kind: 'key', email: config.email!, key: (await ctx.secrets.get(config.apiKeySecretRef!)).trim() };
 }
 
+/**
+ * "Client API per user/account token: 1200/5 minutes"; exceeding it blocks every call for 5 minutes:
+ * https://developers.cloudflare.com/fundamentals/api/reference/limits/
+ */
+export const CLOUDFLARE_RATE_LIMITS = [
+  { requests: 1200, perSeconds: 300, source: 'https://developers.cloudflare.com/fundamentals/api/reference/limits/' },
+] as const;
+
 export const cloudflareSolver = defineRecordSolver<CloudflareConfig>({
   name: 'cloudflare',
   config: cloudflareConfigSchema,
   description: 'Cloudflare DNS (API v4; API token or e-mail + global API key)',
+  rateLimits: CLOUDFLARE_RATE_LIMITS,
+  // 81057/81058 "already exists" on create: Present = 1 write.
+  addReportsExisting: true,
   async connect(request, ctx) {
     const config = ctx.config;
     const auth = await credentials(config, ctx);
+    const endpoint = config.endpoint ?? DEFAULT_ENDPOINT;
+    if (auth.kind === 'token') ctx.useCredential(endpoint, 'token', auth.token);
+    else ctx.useCredential(endpoint, 'key', auth.email, auth.key);
     const remaining = () => Math.max(1, Math.min(MAX_REQUEST_MS, ctx.deadline - Date.now() - DEADLINE_MARGIN_MS));
     const client = await createCloudflareClient({
       endpoint: config.endpoint ?? DEFAULT_ENDPOINT,
@@ -43,13 +57,13 @@ export const cloudflareSolver = defineRecordSolver<CloudflareConfig>({
     const requestOptions = () => ({ signal: ctx.signal, timeout: Math.round(remaining()) });
     const call = <T>(name: string, fn: () => Promise<T>) => ctx.track(name, fn);
     // The core retries list/add/remove; the zone lookup happens here, so it gets the same treatment.
-    const zone = await withRetry(
-      () => findZone(client, request.resolvedFQDN, request.resolvedZone, auth, (name, fn) => call(name, fn)),
-      {
+    // The zone depends only on resolvedZone: one lookup per zone and credential, cached.
+    const zone = await ctx.cachedZone(request.resolvedZone, () =>
+      withRetry(() => findZone(client, request.resolvedFQDN, request.resolvedZone, auth, (name, fn) => call(name, fn)), {
         signal: ctx.signal,
         deadline: ctx.deadline,
         onRetry: logRetries(ctx.log, 'ListZones'),
-      },
+      }),
     );
     ctx.log.debug({ zone: zone.name, zoneId: zone.id }, 'cloudflare zone found');
     return Object.assign(cloudflareRecords(client, zone, { ttl: config.ttl, request: requestOptions, call }), { zone: toFqdn(zone.name) });

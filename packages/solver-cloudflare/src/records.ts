@@ -29,7 +29,7 @@ export function cloudflareRecords(client: Cloudflare, zone: ZoneRef, opts: Recor
         try {
           return await fn();
         } catch (err) {
-          throw toSolverError(err, what);
+          throw toSolverError(err, what, undefined, 'zone');
         }
       };
       let page = await opts.call('ListDnsRecords', () =>
@@ -58,7 +58,7 @@ export function cloudflareRecords(client: Cloudflare, zone: ZoneRef, opts: Recor
         try {
           await client.dns.records.create({ zone_id: zone.id, type: 'TXT', name, content: value, ttl: opts.ttl }, opts.request());
         } catch (err) {
-          throw toSolverError(err, `creating TXT ${name} (ttl ${opts.ttl}) in zone ${zone.name}`, 'exists');
+          throw toSolverError(err, `creating TXT ${name} (ttl ${opts.ttl}) in zone ${zone.name}`, 'exists', 'zone');
         }
       });
     },
@@ -69,7 +69,7 @@ export function cloudflareRecords(client: Cloudflare, zone: ZoneRef, opts: Recor
         try {
           await client.dns.records.delete(record.id!, { zone_id: zone.id }, opts.request());
         } catch (err) {
-          throw toSolverError(err, `deleting TXT record ${record.id} at ${name} in zone ${zone.name}`, 'not-found');
+          throw toSolverError(err, `deleting TXT record ${record.id} at ${name} in zone ${zone.name}`, 'not-found', 'zone');
         }
       });
     },

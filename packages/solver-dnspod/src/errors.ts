@@ -60,17 +60,19 @@ export function dnspodError(action: string, err: unknown, context: { endpoint: s
       return new SolverError(`${base} (DNSPod's per-second rate limit for this action)`, { ...opts, retryable: true, retryAfterMs: THROTTLE_WAIT_MS });
     }
     if (TRANSIENT.has(code)) return new SolverError(base, { ...opts, retryable: true });
+    // Rejected credentials open the core's breaker for this key (no more calls with it for a cool-down).
+    const rejected = { ...opts, credentialsRejected: true };
     if (code === 'AuthFailure.SecretIdNotFound') {
-      return new SolverError(`${base} — DNSPod does not know this SecretId; check config.secretId / secretIdRef (API keys: console.cloud.tencent.com/cam/capi)`, opts);
+      return new SolverError(`${base} — DNSPod does not know this SecretId; check config.secretId / secretIdRef (API keys: console.cloud.tencent.com/cam/capi)`, rejected);
     }
     if (code === 'AuthFailure.SignatureFailure') {
-      return new SolverError(`${base} — the SecretKey does not belong to this SecretId; check the Secret named by config.secretKeyRef`, opts);
+      return new SolverError(`${base} — the SecretKey does not belong to this SecretId; check the Secret named by config.secretKeyRef`, rejected);
     }
     if (code === 'AuthFailure.SignatureExpire') {
-      return new SolverError(`${base} — this host's clock is more than 5 minutes off; fix NTP on the node`, opts);
+      return new SolverError(`${base} — this host's clock is more than 5 minutes off; fix NTP on the node`, rejected);
     }
     if (code.startsWith('AuthFailure') || code.startsWith('UnauthorizedOperation') || code.startsWith('OperationDenied')) {
-      return new SolverError(`${base} — the API key lacks permission${where}; grant QcloudDNSPodFullAccess or a policy allowing ${REQUIRED_ACTIONS}`, opts);
+      return new SolverError(`${base} — the API key lacks permission${where}; grant QcloudDNSPodFullAccess or a policy allowing ${REQUIRED_ACTIONS}`, rejected);
     }
     return new SolverError(base, opts);
   }

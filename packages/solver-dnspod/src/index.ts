@@ -12,6 +12,23 @@ import { findDomain } from './zone.js';
 export { dnspodConfig, parseEndpoint, DEFAULT_RECORD_LINE, DEFAULT_ENDPOINT, INTERNATIONAL_ENDPOINT, type DnspodConfig } from './config.js';
 export { dnspodError, REQUIRED_ACTIONS } from './errors.js';
 
+/**
+ * DNSPod API 3.0 per-action request limits ("默认接口请求频率限制", per second, per account):
+ * https://cloud.tencent.com/document/api/1427/56194 (all actions), and each action's page —
+ * DescribeRecordList 100/s (…/56166), DescribeRecord 200/s (…/56168), CreateRecord / DeleteRecord 500/s
+ * (https://www.tencentcloud.com/document/api/1157/49025), DescribeDomain 20/s (…/1427/56173),
+ * DescribeDomainPurview 20/s (…/1427/56170), DescribeDomainList 20/s.
+ */
+export const DNSPOD_RATE_LIMITS = [
+  { calls: ['DescribeRecordList'], requests: 100, perSeconds: 1, source: 'https://cloud.tencent.com/document/api/1427/56166' },
+  { calls: ['DescribeRecord'], requests: 200, perSeconds: 1, source: 'https://cloud.tencent.com/document/api/1427/56168' },
+  { calls: ['CreateRecord'], requests: 500, perSeconds: 1, source: 'https://www.tencentcloud.com/document/api/1157/49025' },
+  { calls: ['DeleteRecord'], requests: 500, perSeconds: 1, source: 'https://www.tencentcloud.com/document/api/1157/49025' },
+  { calls: ['DescribeDomain'], requests: 20, perSeconds: 1, source: 'https://cloud.tencent.com/document/api/1427/56173' },
+  { calls: ['DescribeDomainPurview'], requests: 20, perSeconds: 1, source: 'https://cloud.tencent.com/document/api/1427/56170' },
+  { calls: ['DescribeDomainList'], requests: 20, perSeconds: 1, source: 'https://cloud.tencent.com/document/api/1427/56194' },
+] as const;
+
 export interface DnspodSolverOptions {
   /** DescribeRecordList page size, default 1000 (API maximum 3000). Small values are for tests. */
   pageSize?: number;
@@ -33,8 +50,12 @@ export function createDnspodSolver(options: DnspodSolverOptions = {}) {
     name: 'dnspod',
     description: 'Tencent Cloud DNSPod (API 3.0); accepts imroc/cert-manager-webhook-dnspod configs unchanged',
     config: dnspodConfig,
+    rateLimits: DNSPOD_RATE_LIMITS,
+    // CreateRecord answers InvalidParameter.DomainRecordExist for a value that is there: Present = 1 write.
+    addReportsExisting: true,
     async connect(request: ChallengeRequest, ctx: SolverContext<DnspodConfig>) {
       const { secretId, secretKey } = await readCredentials(ctx);
+      ctx.useCredential(ctx.config.endpoint ?? DEFAULT_ENDPOINT, secretId, secretKey);
       const api = await createDnspodApi({
         secretId,
         secretKey,
@@ -45,13 +66,16 @@ export function createDnspodSolver(options: DnspodSolverOptions = {}) {
         deadline: ctx.deadline,
         track: ctx.track,
       });
-      const domain = await withRetry(() => findDomain(api, request.resolvedFQDN, request.resolvedZone), {
-        signal: ctx.signal,
-        deadline: ctx.deadline,
-        onRetry: logRetries(ctx.log, 'DescribeDomain'),
-      });
+      // Which domain hosts the name depends only on resolvedZone: one lookup per zone and credential.
+      const domain = await ctx.cachedZone(request.resolvedZone, () =>
+        withRetry(() => findDomain(api, request.resolvedFQDN, request.resolvedZone), {
+          signal: ctx.signal,
+          deadline: ctx.deadline,
+          onRetry: logRetries(ctx.log, 'DescribeDomain'),
+        }),
+      );
       ctx.log.debug({ domain: domain.name, domainId: domain.id }, 'DNSPod domain found');
-      const records = dnspodRecords(api, domain, { ttl: ctx.config.ttl, recordLine: ctx.config.recordLine, pageSize }, recent);
+      const records = dnspodRecords(api, domain, { ttl: ctx.config.ttl, recordLine: ctx.config.recordLine, pageSize, signal: ctx.signal, deadline: ctx.deadline }, recent);
       return Object.assign(records, { zone: toFqdn(domain.name) });
     },
   });

@@ -10,11 +10,14 @@ export const RECENT_TTL_MS = 5 * 60_000;
 
 export class RecentRecords {
   readonly #byHost = new Map<string, Map<string, { id: number; at: number }>>();
+  /** Values this process deleted lately, by host: a repeated CleanUp need not probe for them (records.ts). */
+  readonly #removed = new Map<string, number>();
 
   constructor(private readonly now: () => number = Date.now) {}
 
   remember(host: string, value: string, id: number): void {
     this.#prune();
+    this.#removed.delete(`${host}\0${value}`);
     let values = this.#byHost.get(host);
     if (!values) this.#byHost.set(host, (values = new Map()));
     values.set(value, { id, at: this.now() });
@@ -26,6 +29,19 @@ export class RecentRecords {
     if (values?.size === 0) this.#byHost.delete(host);
   }
 
+  /** `value` at `host` was deleted by this process. */
+  removed(host: string, value: string): void {
+    this.forget(host, value);
+    this.#prune();
+    this.#removed.set(`${host}\0${value}`, this.now());
+  }
+
+  /** Deleted by this process within the last few minutes (and not created again since). */
+  wasRemoved(host: string, value: string): boolean {
+    this.#prune();
+    return this.#removed.has(`${host}\0${value}`);
+  }
+
   /** Remembered [value, id] pairs at `host` that are still fresh. */
   at(host: string): Array<[string, number]> {
     this.#prune();
@@ -34,6 +50,7 @@ export class RecentRecords {
 
   #prune(): void {
     const cutoff = this.now() - RECENT_TTL_MS;
+    for (const [key, at] of this.#removed) if (at < cutoff) this.#removed.delete(key);
     for (const [host, values] of this.#byHost) {
       for (const [value, entry] of values) if (entry.at < cutoff) values.delete(value);
       if (values.size === 0) this.#byHost.delete(host);

@@ -13,6 +13,7 @@ import {
   type RecordTarget,
   type TxtRecord,
 } from '@dns01-webhook/core';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { DnspodApi } from './client.js';
 import { codeOf } from './errors.js';
 import type { RecentRecords } from './recent.js';
@@ -23,7 +24,14 @@ export interface RecordOptions {
   recordLine: string;
   /** DescribeRecordList page size (API maximum 3000). */
   pageSize: number;
+  signal: AbortSignal;
+  deadline: number;
 }
+
+/** DNSPod: "新添加的解析记录存在短暂的索引延迟，如果查询不到新增记录，请在 30 秒后重试" (DescribeRecordList docs). */
+const LISTING_DELAY_MS = 30_000;
+/** Kept free at the end of the deadline for the delete and the answer. */
+const UNLISTED_RESERVE_MS = 2_000;
 
 interface RecordListItem {
   RecordId?: number;
@@ -88,8 +96,7 @@ export function dnspodRecords(api: DnspodApi, domain: DnspodDomain, options: Rec
     return out;
   }
 
-  return {
-    async list(target: RecordTarget): Promise<TxtRecord[]> {
+  async function listed(target: RecordTarget): Promise<TxtRecord[]> {
       const sub = relativeName(target.fqdn, zone);
       const wanted = toFqdn(sub);
       const out: TxtRecord[] = [];
@@ -115,7 +122,59 @@ export function dnspodRecords(api: DnspodApi, domain: DnspodDomain, options: Rec
         const total = page.RecordCountInfo?.TotalCount ?? 0;
         if (items.length === 0 || items.length < options.pageSize || offset >= total) break;
       }
-      return [...out, ...(await recentNotListed(sub, out))];
+      return out;
+  }
+
+  return {
+    async list(target: RecordTarget): Promise<TxtRecord[]> {
+      const out = await listed(target);
+      return [...out, ...(await recentNotListed(relativeName(target.fqdn, zone), out))];
+    },
+
+    /**
+     * CleanUp found no record with `value`. Another replica may have created it moments ago, inside
+     * DNSPod's listing delay (the chart runs 2 replicas; issue 7 §5: 33–40 of 40 values leaked). The
+     * write path sees what the listing does not: CreateRecord of the same value, DISABLED (never served),
+     * answers DomainRecordExist when the record is there — then the listing is polled (backoff, inside the
+     * deadline) until it shows the record's id. When the probe creates a record instead, the value was not
+     * there: the probe record is deleted again at once. Two calls for a CleanUp of a value that is already
+     * gone, skipped when this replica deleted it itself.
+     */
+    async findUnlisted(target: RecordTarget, value: string): Promise<TxtRecord[]> {
+      const sub = relativeName(target.fqdn, zone);
+      if (recent.wasRemoved(hostKey(sub), value)) return [];
+      let probeId: number | undefined;
+      try {
+        const created = await api.call<{ RecordId?: number }>(
+          'CreateRecord',
+          { ...base, SubDomain: sub, RecordType: 'TXT', RecordLine: options.recordLine, Value: value, TTL: options.ttl, Status: 'DISABLE' },
+          ctx,
+        );
+        probeId = created.RecordId;
+      } catch (err) {
+        if (codeOf(err) !== 'InvalidParameter.DomainRecordExist') throw err;
+      }
+      if (probeId !== undefined) {
+        try {
+          await api.call('DeleteRecord', { ...base, RecordId: probeId }, ctx);
+        } catch (err) {
+          if (codeOf(err) !== 'InvalidParameter.RecordIdInvalid') throw err;
+        }
+        return [];
+      }
+      // It exists but is not listed yet: wait for DNSPod's index.
+      for (let waitMs = 1_000; ; waitMs = Math.min(waitMs * 2, 8_000)) {
+        if (Date.now() + waitMs + UNLISTED_RESERVE_MS > options.deadline) {
+          throw new SolverError(
+            `DNSPod holds TXT ${target.fqdn} with this value, but DescribeRecordList does not show it yet (DNSPod indexes new records ` +
+              `within about ${LISTING_DELAY_MS / 1000} s), so its RecordId is unknown; nothing was deleted. cert-manager retries the CleanUp`,
+            { code: 'RecordNotListedYet', retryable: false },
+          );
+        }
+        await sleep(waitMs, undefined, { signal: options.signal });
+        const found = (await listed(target)).filter((r) => r.value === value);
+        if (found.length > 0) return found;
+      }
     },
 
     async add(target: RecordTarget, value: string): Promise<void> {
@@ -155,10 +214,10 @@ export function dnspodRecords(api: DnspodApi, domain: DnspodDomain, options: Rec
       const key = hostKey(relativeName(target.fqdn, zone));
       try {
         await api.call('DeleteRecord', { ...base, RecordId: Number(record.id) }, ctx);
-        recent.forget(key, record.value);
+        recent.removed(key, record.value);
       } catch (err) {
         if (codeOf(err) === 'InvalidParameter.RecordIdInvalid') {
-          recent.forget(key, record.value);
+          recent.removed(key, record.value);
           throw new RecordNotFoundError(`record ${record.id} is already gone`);
         }
         throw err;

@@ -71,6 +71,22 @@ export class Route53Api {
     }
   }
 
+  /** One page (up to 300 sets) of the zone's listing, starting at (`fqdn`, TXT); `next` = where the next page starts. */
+  async listPage(zoneId: string, fqdn: string): Promise<{ sets: TxtSet[]; next?: { name: string; type: string; identifier?: string } }> {
+    const { ListResourceRecordSetsCommand } = await import('@aws-sdk/client-route-53');
+    const out = await this.call('ListResourceRecordSets', () =>
+      this.client.send(new ListResourceRecordSetsCommand({ HostedZoneId: zoneId, StartRecordName: fqdn, StartRecordType: 'TXT', MaxItems: 300 }), {
+        abortSignal: this.ctx.signal,
+      }),
+    );
+    const sets = out.ResourceRecordSets ?? [];
+    if (!out.IsTruncated || out.NextRecordName === undefined) return { sets };
+    return {
+      sets,
+      next: { name: out.NextRecordName, type: out.NextRecordType ?? '', ...(out.NextRecordIdentifier ? { identifier: out.NextRecordIdentifier } : {}) },
+    };
+  }
+
   /** One atomic change batch. */
   async change(zoneId: string, changes: Change[], comment: string): Promise<void> {
     const { ChangeResourceRecordSetsCommand } = await import('@aws-sdk/client-route-53');

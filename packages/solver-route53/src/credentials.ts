@@ -105,11 +105,14 @@ export async function resolveCredentials(config: Route53Config, request: Challen
   const keyId = config.accessKeyID ?? (config.accessKeyIDSecretRef ? (await ctx.secrets.get(config.accessKeyIDSecretRef)).trim() : undefined);
   if (keyId !== undefined) {
     const secretAccessKey = (await ctx.secrets.get(config.secretAccessKeySecretRef!)).trim();
+    // Before any call (STS included): the core's rate limit and breaker key on a hash of these.
+    ctx.useCredential(config.endpoint ?? 'aws', 'key', keyId, secretAccessKey, config.role ?? '');
     const base: Credentials = { accessKeyId: keyId, secretAccessKey };
     if (!config.role) return { credentials: base, identity: keyId, ambient: false };
     return { credentials: await assumeRole(config, ctx, base, false), identity: `${keyId}>${config.role}`, ambient: false };
   }
   if (config.auth?.kubernetes) {
+    ctx.useCredential(config.endpoint ?? 'aws', 'serviceAccount', request.resourceNamespace, config.auth.kubernetes.serviceAccountRef.name, config.role ?? '');
     return { credentials: await webIdentity(config, request, ctx), identity: `sa:${request.resourceNamespace}/${config.auth.kubernetes.serviceAccountRef.name}>${config.role}`, ambient: false };
   }
   if (!ctx.allowAmbientCredentials) {
@@ -118,6 +121,7 @@ export async function resolveCredentials(config: Route53Config, request: Challen
       { code: 'NoCredentials' },
     );
   }
+  ctx.useCredential(config.endpoint ?? 'aws', 'ambient', config.role ?? '');
   const { fromNodeProviderChain } = await import('@aws-sdk/credential-providers');
   const chain = fromNodeProviderChain();
   if (!config.role) return { credentials: chain, identity: 'ambient', ambient: true };

@@ -4,6 +4,17 @@
  */
 import { SolverError } from '@dns01-webhook/core';
 
+/** The credentials themselves were refused: the core's breaker stops calls with them for a cool-down. */
+const REJECTED = new Set([
+  'AccessDenied',
+  'AccessDeniedException',
+  'InvalidClientTokenId',
+  'UnrecognizedClientException',
+  'SignatureDoesNotMatch',
+  'IncompleteSignature',
+  'InvalidIdentityToken',
+]);
+
 const THROTTLING = new Set(['Throttling', 'ThrottlingException', 'PriorRequestNotComplete', 'RequestLimitExceeded', 'TooManyRequestsException']);
 const NETWORK = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'TimeoutError', 'RequestTimeout']);
 
@@ -73,5 +84,5 @@ export function toSolverError(err: unknown, call: string): unknown {
   const where = status === undefined ? '' : ` (HTTP ${status})`;
   const network = NETWORK.has(code) || code === 'ENOTFOUND' ? ' — cannot reach the Route 53 API (check endpoint / proxyURL and network policy)' : '';
   const message = `route53 ${call} failed: ${code}${where}: ${e.message ?? ''}${help ? ` — ${help}` : network}`;
-  return new SolverError(message, { code, retryable, cause: err });
+  return new SolverError(message, { code, retryable, credentialsRejected: !retryable && REJECTED.has(code), cause: err });
 }

@@ -10,16 +10,29 @@ import { Route53Api } from './api.js';
 import { createRoute53Client } from './client.js';
 import { DEFAULT_REGION, proxyFor, route53ConfigSchema, type Route53Config } from './config.js';
 import { resolveCredentials } from './credentials.js';
-import { cleanUpChanges, presentChanges, updateTxt, type Target } from './rrset.js';
+import { flushZone } from './batch.js';
+import type { Target } from './rrset.js';
 import { findZoneId } from './zone.js';
 
 export { route53ConfigSchema, DEFAULT_TTL, DEFAULT_REGION, DEFAULT_AUDIENCE, type Route53Config } from './config.js';
 export { quoteTxt, unquoteTxt, presentChanges, cleanUpChanges } from './rrset.js';
-export { clearZoneCache } from './zone.js';
+export { listingKey, pack, MAX_RESOURCE_RECORDS, MAX_VALUE_CHARS } from './batch.js';
 export type { ServiceAccountTokenSource } from './credentials.js';
 
 /** One request may take at most this long, so a hung call still leaves time for a retry. */
 const MAX_REQUEST_MS = 15_000;
+
+/** Route 53 calls (not STS) count against the account's request rate. */
+const ROUTE53_CALLS = ['ListHostedZonesByName', 'ListResourceRecordSets', 'ChangeResourceRecordSets', 'GetChange'];
+
+/**
+ * "five requests per second, per account" — https://repost.aws/knowledge-center/route-53-avoid-throttling-errors.
+ * (Route 53's newer token buckets — burst 50, refill 10/s: https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/throttling-api-requests.html —
+ * are more generous; 5/s is safe under both. Raise it with config.rateLimit or --rate-limit route53=10/1s.)
+ */
+export const ROUTE53_RATE_LIMITS = [
+  { calls: ROUTE53_CALLS, requests: 5, perSeconds: 1, source: 'https://repost.aws/knowledge-center/route-53-avoid-throttling-errors' },
+];
 
 async function open(request: ChallengeRequest, ctx: SolverContext<Route53Config>) {
   const config = ctx.config;
@@ -35,11 +48,11 @@ async function open(request: ChallengeRequest, ctx: SolverContext<Route53Config>
   const api = new Route53Api(client, ctx as SolverContext<unknown>);
   const fqdn = toFqdn(request.resolvedFQDN);
   try {
-    const zoneId = config.hostedZoneID ?? (await withRetry(() => findZoneId(api, fqdn, request.resolvedZone, creds.identity, config.endpoint ?? 'aws'), {
-        signal: ctx.signal,
-        deadline: ctx.deadline,
-        onRetry: logRetries(ctx.log, 'ListHostedZonesByName'),
-      }));
+    const zoneId =
+      config.hostedZoneID ??
+      (await ctx.cachedZone(request.resolvedZone, () =>
+        withRetry(() => findZoneId(api, fqdn, request.resolvedZone), { signal: ctx.signal, deadline: ctx.deadline, onRetry: logRetries(ctx.log, 'ListHostedZonesByName') }),
+      ));
     const target: Target = { zoneId, fqdn, key: request.key, ttl: config.ttl };
     return { api, client, target };
   } catch (err) {
@@ -48,16 +61,14 @@ async function open(request: ChallengeRequest, ctx: SolverContext<Route53Config>
   }
 }
 
-/** One compare-and-swap edit of the TXT set (see rrset.ts), with a client that lives for this challenge only. */
-async function edit(
-  request: ChallengeRequest,
-  ctx: SolverContext<Route53Config>,
-  changes: typeof presentChanges,
-  action: 'Present' | 'CleanUp',
-): Promise<void> {
+/**
+ * One compare-and-swap edit of the TXT set (rrset.ts), coalesced with concurrent edits of the same hosted
+ * zone into one change batch (batch.ts). The client lives for this challenge only.
+ */
+async function edit(request: ChallengeRequest, ctx: SolverContext<Route53Config>, action: 'Present' | 'CleanUp'): Promise<void> {
   const { api, client, target } = await open(request, ctx);
   try {
-    await updateTxt(api, target, changes, ctx as SolverContext<unknown>, action);
+    await ctx.coalesce(`zone:${target.zoneId}`, { target, action, api, ctx: ctx as SolverContext<unknown> }, flushZone);
   } finally {
     client.destroy();
   }
@@ -67,8 +78,9 @@ export const route53Solver = defineSolver<Route53Config>({
   name: 'route53',
   config: route53ConfigSchema,
   description: 'AWS Route 53 (access keys, AssumeRole, ServiceAccount web identity, or ambient credentials)',
-  present: (request, ctx) => edit(request, ctx, presentChanges, 'Present'),
-  cleanUp: (request, ctx) => edit(request, ctx, cleanUpChanges, 'CleanUp'),
+  rateLimits: ROUTE53_RATE_LIMITS,
+  present: (request, ctx) => edit(request, ctx, 'Present'),
+  cleanUp: (request, ctx) => edit(request, ctx, 'CleanUp'),
   // Read-only, for `doctor`: the hosted zone lookup and one ListResourceRecordSets with these credentials.
   async check(request, ctx) {
     const { api, client, target } = await open(request, ctx);

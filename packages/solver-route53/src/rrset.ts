@@ -3,16 +3,15 @@
  * adding or removing a value rewrites the set. UPSERT would silently drop a value another challenge added
  * meanwhile; instead each write is one batch DELETE(the set exactly as read) + CREATE(the new set). The
  * batch is atomic and DELETE must match exactly, so it fails if anyone changed the set since we read it —
- * a compare-and-swap. A lost race is retried (read again, recompute) with backoff inside the deadline.
+ * a compare-and-swap. A lost race is retried (read again, recompute) with backoff inside the deadline
+ * (batch.ts, which also merges the changes of concurrent challenges into one request per hosted zone).
  *
  * Sets written by cert-manager's built-in route53 provider (one set per value: SetIdentifier = value,
  * MultiValueAnswer true, TTL 10) cannot coexist with a simple set of the same name, so when such sets are
  * at the name, Present adds its value the same way and CleanUp deletes the set carrying `key`.
  */
 import type { Change, ResourceRecordSet } from '@aws-sdk/client-route-53';
-import { SolverError, logRetries, withRetry, type SolverContext } from '@dns01-webhook/core';
-import type { Route53Api } from './api.js';
-import { isConflict } from './errors.js';
+import { SolverError } from '@dns01-webhook/core';
 
 /** `abc` → `"abc"`; quotes and backslashes escaped; values over 255 characters split into several strings. */
 export function quoteTxt(value: string): string {
@@ -35,7 +34,7 @@ const hasKey = (set: ResourceRecordSet, key: string) => valuesOf(set).some((v) =
 const isBuiltInStyle = (sets: ResourceRecordSet[]) => sets.some((s) => s.SetIdentifier !== undefined);
 
 /** The set exactly as listed, for DELETE (Route 53 requires every attribute to match). */
-function exact(set: ResourceRecordSet): ResourceRecordSet {
+export function exact(set: ResourceRecordSet): ResourceRecordSet {
   return {
     Name: set.Name,
     Type: set.Type,
@@ -93,43 +92,4 @@ export function cleanUpChanges(sets: ResourceRecordSet[], t: Target): Change[] {
     if (keep.length > 0) changes.push({ Action: 'CREATE', ResourceRecordSet: { ...exact(set), ResourceRecords: keep } });
   }
   return changes;
-}
-
-/** Read → compute → write as one compare-and-swap batch, retried on lost races, throttling and 5xx. */
-export async function updateTxt(
-  api: Route53Api,
-  t: Target,
-  compute: (sets: ResourceRecordSet[], t: Target) => Change[],
-  ctx: SolverContext<unknown>,
-  action: 'Present' | 'CleanUp',
-): Promise<void> {
-  await withRetry(
-    async (attempt) => {
-      const sets = await api.txtSets(t.zoneId, t.fqdn);
-      const changes = compute(sets, t);
-      if (changes.length === 0) {
-        ctx.log.debug({ fqdn: t.fqdn, attempt }, action === 'Present' ? 'value already present' : 'value already gone');
-        return;
-      }
-      try {
-        await api.change(t.zoneId, changes, `dns01-webhook ${action}`);
-      } catch (err) {
-        if (!isConflict(err)) throw err;
-        // Someone changed the set between our read and write; the batch applied nothing. Read again.
-        throw new SolverError(`route53: the TXT set at ${t.fqdn} kept changing concurrently; last conflict: ${(err as Error).message}`, {
-          code: 'InvalidChangeBatch',
-          retryable: true,
-          cause: err,
-        });
-      }
-    },
-    {
-      signal: ctx.signal,
-      deadline: ctx.deadline,
-      attempts: 12,
-      baseMs: 100,
-      maxMs: 3_000,
-      onRetry: logRetries(ctx.log, 'ChangeResourceRecordSets', { fqdn: t.fqdn }),
-    },
-  );
 }

@@ -6,7 +6,19 @@
  * documented error_chain (6103 / 6111), an unknown credential 10000 "Authentication error" (token) or
  * 9103 "Unknown X-Auth-Key or X-Auth-Email" (key).
  */
+import { createHash } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
+
+/** A caller id from a credential: a hash, never the secret itself. */
+const idOf = (kind: string, secret: string) => `${kind}:${createHash('sha256').update(secret).digest('hex').slice(0, 12)}`;
+
+/** Who a request claims to be, known or not (to count a rejected token's requests too). */
+export function claimedIdentity(headers: IncomingHttpHeaders): string {
+  const authorization = single(headers['authorization']);
+  if (authorization !== undefined) return idOf('token', authorization.replace(/^Bearer /, ''));
+  const email = single(headers['x-auth-email']);
+  return email !== undefined ? `user:${email.toLowerCase()}` : 'anonymous';
+}
 
 export interface ApiError {
   code: number;
@@ -62,7 +74,7 @@ export function authenticate(headers: IncomingHttpHeaders, creds: Credentials): 
     if (!match || !TOKEN_FORMAT.test(match[1]!)) return invalidHeaders(6111, 'Invalid format for Authorization header');
     const zones = creds.tokens.get(match[1]!);
     if (zones === undefined) return { ok: false, status: 403, error: { code: 10000, message: 'Authentication error' } };
-    return { ok: true, principal: { kind: 'token', id: `token:${match[1]!.slice(0, 6)}`, zones } };
+    return { ok: true, principal: { kind: 'token', id: idOf('token', match[1]!), zones } };
   }
 
   if (key !== undefined || email !== undefined) {

@@ -12,7 +12,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { randomBytes } from 'node:crypto';
 import { EmulatorControl, handleControlRequest, type RunningEmulator } from '../common/control.js';
 import { serveEmulator } from '../common/serve.js';
-import { authenticate, canAccess, type ApiError, type Credentials, type Principal } from './auth.js';
+import { authenticate, canAccess, claimedIdentity, type ApiError, type Credentials, type Principal } from './auth.js';
 import { txtAnswer } from './txt.js';
 
 export interface CloudflareEmulatorOptions {
@@ -27,6 +27,11 @@ export interface CloudflareEmulatorOptions {
   users?: Array<{ email: string; key: string }>;
   /** Retry-After (seconds) sent with 429. The real API blocks for 5 minutes; tests use 1. Default 1. */
   retryAfterSeconds?: number;
+  /**
+   * Request quota per user or token. Default the documented 1200 per 5 minutes
+   * (https://developers.cloudflare.com/fundamentals/api/reference/limits/), as a sliding window; `false` = none.
+   */
+  quota?: { requests: number; perSeconds: number } | false;
   /** Code for "identical record" on create: 81058 (current API, default) or 81057 (older answers). */
   duplicateCode?: 81057 | 81058;
 }
@@ -52,6 +57,8 @@ export interface RecordedRequest {
 
 export interface CloudflareEmulator extends RunningEmulator {
   zoneId(name: string): string;
+  /** Deletes a zone and adds it again (a new zone id, its records gone), as a user re-adding a site would. Returns the new id. */
+  recreateZone(name: string): string;
   /** Adds a record the way the dashboard would (no API call, no quota), e.g. quoted TXT content. Returns its id. */
   seedRecord(zone: string, record: { name: string; content: string; type?: string; ttl?: number }): string;
   /** Every stored record (copies). */
@@ -65,6 +72,9 @@ interface Zone {
   name: string;
   status: 'active' | 'pending';
 }
+
+/** "Client API per user/account token: 1200/5 minutes". */
+export const DOCUMENTED_QUOTA = { requests: 1200, perSeconds: 300 };
 
 const ID_FORMAT = /^[0-9a-f]{32}$/;
 const ZONES_PER_PAGE = { min: 5, max: 50, default: 20 };
@@ -144,6 +154,8 @@ export async function startCloudflareEmulator(options: CloudflareEmulatorOptions
   const retryAfter = options.retryAfterSeconds ?? 1;
   const duplicateCode = options.duplicateCode ?? 81058;
   const control = new EmulatorControl();
+  const quota = options.quota === undefined ? DOCUMENTED_QUOTA : options.quota;
+  if (quota) control.setDefaultQuotas([{ action: '*', ...quota }]);
   const zones = new Map<string, Zone>();
   for (const z of options.zones ?? []) {
     const spec = typeof z === 'string' ? { name: z } : z;
@@ -308,7 +320,11 @@ export async function startCloudflareEmulator(options: CloudflareEmulatorOptions
       ]);
     }
 
-    const verdict = await control.gate(action);
+    // The quota is per user or token: authenticate first, gate by who it is, then refuse a bad credential.
+    const auth = authenticate(req.headers, creds);
+    const scope = auth.ok ? auth.principal.id : claimedIdentity(req.headers);
+    control.countRequest(scope);
+    const verdict = await control.gate(action, scope);
     if (verdict === 'throttle') {
       throw new HttpError(429, [{ code: 971, message: 'Please wait and consider throttling your request speed' }], { 'retry-after': String(retryAfter) });
     }
@@ -319,7 +335,6 @@ export async function startCloudflareEmulator(options: CloudflareEmulatorOptions
       return;
     }
 
-    const auth = authenticate(req.headers, creds);
     if (!auth.ok) throw new HttpError(auth.status, [auth.error]);
     const principal = auth.principal;
 
@@ -374,6 +389,15 @@ export async function startCloudflareEmulator(options: CloudflareEmulatorOptions
     zoneId(name) {
       const zone = zoneByName(name);
       if (!zone) throw new Error(`emulator has no zone ${name}`);
+      return zone.id;
+    },
+    recreateZone(name) {
+      const old = zoneByName(name);
+      if (!old) throw new Error(`emulator has no zone ${name}`);
+      zones.delete(old.id);
+      for (const [id, r] of records) if (r.zone_id === old.id) records.delete(id);
+      const zone: Zone = { id: newId(), name: old.name, status: old.status };
+      zones.set(zone.id, zone);
       return zone.id;
     },
     seedRecord(zoneName, record) {

@@ -20,24 +20,48 @@ export interface FaultSpec {
   code?: string;
 }
 
-export interface QuotaSpec {
-  /** Provider action name, or `*` for all calls. */
-  action: string;
-  /** Bucket size (burst). */
-  burst: number;
-  /** Refill rate per second. */
-  perSecond: number;
+/**
+ * A quota, per scope (the provider's account or token, as the emulator passes it to `gate`):
+ *   - token bucket `{burst, perSecond}` (Route 53's model), or
+ *   - sliding window `{requests, perSeconds}`: at most `requests` calls in any `perSeconds` (how DNSPod's
+ *     "N per second" and Cloudflare's "1200 per 5 minutes" read).
+ */
+export type QuotaSpec = {
+  /** Provider action name, `*` for all calls, or a list of actions sharing one quota. */
+  action: string | string[];
+} & ({ burst: number; perSecond: number } | { requests: number; perSeconds: number });
+
+interface Bucket {
+  spec: QuotaSpec;
+  /** Per scope: tokens (bucket) or recent call times (window). */
+  state: Map<string, { tokens: number; updated: number; times: number[] }>;
 }
 
-interface Bucket extends QuotaSpec {
-  tokens: number;
-  updated: number;
-}
+const coversAction = (spec: QuotaSpec, action: string) =>
+  spec.action === '*' || spec.action === action || (Array.isArray(spec.action) && spec.action.includes(action));
 
 export class EmulatorControl {
   readonly #calls = new Map<string, number>();
+  readonly #byScope = new Map<string, number>();
+  #throttled = 0;
   #faults: Array<FaultSpec & { remaining: number }> = [];
   #buckets: Bucket[] = [];
+  #defaults: QuotaSpec[] = [];
+
+  /** Count one API request by who sent it (a credential id, never the secret) — rejected ones included. */
+  countRequest(scope: string): void {
+    this.#byScope.set(scope, (this.#byScope.get(scope) ?? 0) + 1);
+  }
+
+  /** Requests per scope (see countRequest). */
+  requestsBy(): Record<string, number> {
+    return Object.fromEntries(this.#byScope);
+  }
+
+  /** Answers that were the provider's throttling error because a quota was exhausted (injected faults excluded). */
+  throttled(): number {
+    return this.#throttled;
+  }
 
   /** Count a call; call once per API request, before handling it. */
   countCall(action: string): void {
@@ -66,35 +90,57 @@ export class EmulatorControl {
   }
 
   setQuota(quota: QuotaSpec): void {
-    this.#buckets = this.#buckets.filter((b) => b.action !== quota.action);
-    this.#buckets.push({ ...quota, tokens: quota.burst, updated: Date.now() });
+    const key = JSON.stringify(quota.action);
+    this.#buckets = this.#buckets.filter((b) => JSON.stringify(b.spec.action) !== key);
+    this.#buckets.push({ spec: quota, state: new Map() });
   }
 
-  /** False when a quota that covers this action is exhausted (the emulator then answers with its throttling error). */
-  takeQuota(action: string): boolean {
+  /** False when a quota that covers this action is exhausted for `scope` (the emulator then answers with its throttling error). */
+  takeQuota(action: string, scope = 'account'): boolean {
     const now = Date.now();
     let ok = true;
     for (const b of this.#buckets) {
-      if (b.action !== '*' && b.action !== action) continue;
-      b.tokens = Math.min(b.burst, b.tokens + ((now - b.updated) / 1000) * b.perSecond);
-      b.updated = now;
-      if (b.tokens < 1) ok = false;
-      else b.tokens -= 1;
+      if (!coversAction(b.spec, action)) continue;
+      let st = b.state.get(scope);
+      if (!st) b.state.set(scope, (st = { tokens: 'burst' in b.spec ? b.spec.burst : 0, updated: now, times: [] }));
+      if ('burst' in b.spec) {
+        st.tokens = Math.min(b.spec.burst, st.tokens + ((now - st.updated) / 1000) * b.spec.perSecond);
+        st.updated = now;
+        if (st.tokens < 1) ok = false;
+        else st.tokens -= 1;
+      } else {
+        const cutoff = now - b.spec.perSeconds * 1000;
+        while (st.times.length > 0 && st.times[0]! <= cutoff) st.times.shift();
+        if (st.times.length >= b.spec.requests) ok = false;
+        else st.times.push(now);
+      }
     }
+    if (!ok) this.#throttled += 1;
     return ok;
   }
 
+  /** The provider's documented quotas: in force from the start, and again after every reset(). */
+  setDefaultQuotas(quotas: QuotaSpec[]): void {
+    this.#defaults = quotas;
+    this.#buckets = [];
+    for (const q of quotas) this.setQuota(q);
+  }
+
+  /** Clears counts, faults and a test's own quotas; the documented quotas stay (with fresh windows). */
   reset(): void {
     this.#calls.clear();
+    this.#byScope.clear();
+    this.#throttled = 0;
     this.#faults = [];
     this.#buckets = [];
+    for (const q of this.#defaults) this.setQuota(q);
   }
 
   /**
    * Common gate for one API call: counts it, applies a pending delay, and tells the caller whether to answer
    * with the provider's throttling error or a 5xx instead of handling the call.
    */
-  async gate(action: string): Promise<'ok' | 'throttle' | 'server-error'> {
+  async gate(action: string, scope = 'account'): Promise<'ok' | 'throttle' | 'server-error'> {
     this.countCall(action);
     let fault = this.takeFault(action);
     while (fault?.kind === 'delay') {
@@ -102,7 +148,7 @@ export class EmulatorControl {
       fault = this.takeFault(action);
     }
     if (fault) return fault.kind === 'throttle' ? 'throttle' : 'server-error';
-    return this.takeQuota(action) ? 'ok' : 'throttle';
+    return this.takeQuota(action, scope) ? 'ok' : 'throttle';
   }
 }
 
@@ -122,6 +168,7 @@ function send(res: ServerResponse, code: number, body: unknown): void {
  * Handles `/_emulator/*` requests; returns false for any other path so the provider handler runs.
  *   GET  /_emulator/records   → dumpRecords()
  *   GET  /_emulator/calls     → call counts per action
+ *   GET  /_emulator/stats     → {calls, requestsBy (per credential id), throttled}
  *   POST /_emulator/faults    → inject a FaultSpec
  *   POST /_emulator/quota     → set a QuotaSpec
  *   POST /_emulator/reset     → clear counts, faults, quotas (and records, when resetRecords is given)
@@ -138,6 +185,7 @@ export async function handleControlRequest(
     const route = `${req.method} ${path}`;
     if (route === 'GET /_emulator/records') send(res, 200, hooks.dumpRecords());
     else if (route === 'GET /_emulator/calls') send(res, 200, control.calls());
+    else if (route === 'GET /_emulator/stats') send(res, 200, { calls: control.calls(), requestsBy: control.requestsBy(), throttled: control.throttled() });
     else if (route === 'POST /_emulator/faults') {
       control.inject((await readJson(req)) as FaultSpec);
       send(res, 200, { ok: true });

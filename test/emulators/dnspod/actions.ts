@@ -264,13 +264,18 @@ export const ACTIONS: Record<string, (store: DnspodStore, params: Params, option
   DescribeDomainPurview: describeDomainPurview,
 };
 
-/** Documented default per-action quotas (requests per second). */
+/**
+ * Documented default per-action quotas, requests per second per account ("默认接口请求频率限制"):
+ * https://cloud.tencent.com/document/api/1427/56194 and each action's page (DescribeRecordList …/56166,
+ * DescribeRecord …/56168, DescribeDomain …/56173, DescribeDomainPurview …/56170); CreateRecord/DeleteRecord:
+ * https://www.tencentcloud.com/document/api/1157/49025.
+ */
 export const DOCUMENTED_QUOTAS: Record<string, number> = {
   DescribeRecordList: 100,
-  DescribeRecord: 100,
+  DescribeRecord: 200,
   CreateRecord: 500,
   DeleteRecord: 500,
-  DescribeDomain: 100,
-  DescribeDomainList: 100,
-  DescribeDomainPurview: 100,
+  DescribeDomain: 20,
+  DescribeDomainList: 20,
+  DescribeDomainPurview: 20,
 };

@@ -27,7 +27,7 @@ export interface DnspodEmulatorOptions {
   credentials?: Record<string, string>;
   /** Registered domains; a sub-zone may be registered as a domain of its own. */
   domains?: Array<DomainSpec | string>;
-  /** Apply the documented per-action quotas (DescribeRecordList 100/s, Create/Delete 500/s). Default true. */
+  /** Apply the documented per-action quotas (DescribeDomain 20/s, DescribeRecordList 100/s, Create/Delete 500/s, …). Default true. */
   documentedQuotas?: boolean;
   /** DescribeRecordList shows new records only after this delay (DNSPod documents up to ~30 s). Default 0. */
   listingDelayMs?: number;
@@ -58,8 +58,15 @@ async function readBody(req: IncomingMessage): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
+/** "N requests per second" read as: at most N calls in any second, per account. */
 function applyDocumentedQuotas(control: EmulatorControl): void {
-  for (const [action, perSecond] of Object.entries(DOCUMENTED_QUOTAS)) control.setQuota({ action, burst: perSecond, perSecond });
+  control.setDefaultQuotas(Object.entries(DOCUMENTED_QUOTAS).map(([action, perSecond]) => ({ action, requests: perSecond, perSeconds: 1 })));
+}
+
+/** The SecretId a request claims (from its Authorization header), to count requests per credential — rejected ones too. */
+function claimedSecretId(authorization: string | string[] | undefined): string {
+  const m = /Credential=([^/,\s]+)/.exec(String(authorization ?? ''));
+  return m ? `secretId:${m[1]}` : 'anonymous';
 }
 
 export async function startDnspodEmulator(options: DnspodEmulatorOptions = {}): Promise<RunningDnspodEmulator> {
@@ -77,6 +84,7 @@ export async function startDnspodEmulator(options: DnspodEmulatorOptions = {}): 
     if (req.method !== 'POST' || path !== '/') {
       return sendError(res, 'UnsupportedOperation', 'Only POST / with a JSON body is supported by this emulator.', requestId);
     }
+    control.countRequest(claimedSecretId(req.headers.authorization));
     const action = req.headers['x-tc-action'];
     const version = req.headers['x-tc-version'];
     if (typeof action !== 'string' || action === '') return sendError(res, 'MissingParameter', 'The request is missing a required parameter `Action`.', requestId);

@@ -34,8 +34,12 @@ export interface Route53EmulatorOptions {
   credentials?: StaticKey[];
   /** How long a change stays PENDING (GetChange). Default 1000 ms. */
   insyncAfterMs?: number;
-  /** Token-bucket quota over all calls (Route 53 documents 5 requests/s per account). Off by default. */
-  quota?: { burst: number; perSecond: number };
+  /**
+   * Request quota of the account over the Route 53 API calls (STS not included). Default: the documented
+   * "five requests per second, per account" (https://repost.aws/knowledge-center/route-53-avoid-throttling-errors)
+   * as a sliding window; `{burst, perSecond}` models the newer token buckets; `false` switches it off.
+   */
+  quota?: { burst: number; perSecond: number } | { requests: number; perSeconds: number } | false;
   /** STS: role ARNs that may be assumed. Default: any `arn:aws:iam::<12 digits>:role/...`. */
   roles?: string[];
   /** STS: decides whether a web identity token is accepted for a role. Default: reject every token. */
@@ -60,6 +64,10 @@ export interface RunningRoute53Emulator extends RunningEmulator {
   /** STS calls that succeeded. */
   stsLog: Array<{ action: 'AssumeRole' | 'AssumeRoleWithWebIdentity'; roleArn: string; sessionName: string; callerKey?: string }>;
 }
+
+/** Route 53's documented request rate: five requests per second per account. */
+export const DOCUMENTED_QUOTA = { requests: 5, perSeconds: 1 };
+const ROUTE53_ACTIONS = ['ListHostedZonesByName', 'ListHostedZones', 'GetHostedZone', 'ListResourceRecordSets', 'ChangeResourceRecordSets', 'GetChange'];
 
 export const DEFAULT_KEY: StaticKey = { accessKeyId: 'AKIAEMULATOR00000001', secretAccessKey: 'emulator/secret/key/0000000000000000000000' };
 const ROLE_ARN = /^arn:aws:iam::\d{12}:role\/[\w+=,.@\/-]+$/;
@@ -119,7 +127,8 @@ export async function startRoute53Emulator(options: Route53EmulatorOptions = {})
   const staticKeys = options.credentials ?? [DEFAULT_KEY];
   const keys = new Map<string, KnownKey & { role?: string }>(staticKeys.map((k) => [k.accessKeyId, { secretAccessKey: k.secretAccessKey }]));
   const control = new EmulatorControl();
-  if (options.quota) control.setQuota({ action: '*', ...options.quota });
+  const quota = options.quota === undefined ? DOCUMENTED_QUOTA : options.quota;
+  if (quota) control.setDefaultQuotas([{ action: ROUTE53_ACTIONS, ...quota }]);
   const authLog: AuthLogEntry[] = [];
   const stsLog: RunningRoute53Emulator['stsLog'] = [];
   const roleAllowed = (arn: string) => (options.roles ? options.roles.includes(arn) : ROLE_ARN.test(arn));
@@ -190,6 +199,7 @@ export async function startRoute53Emulator(options: Route53EmulatorOptions = {})
 
   async function handleRoute53(req: IncomingMessage, res: ServerResponse, body: Buffer, requestId: string) {
     const url = new URL(req.url ?? '/', 'http://emulator');
+    control.countRequest(`accessKey:${/Credential=([^/,\s]+)/.exec(String(req.headers.authorization ?? ''))?.[1] ?? 'anonymous'}`);
     const route = routeOf(req.method ?? 'GET', url.pathname);
     if (!route) throw new Route53Error('UnknownOperationException', `Unknown operation ${req.method} ${url.pathname}`, 404);
     const auth = verifySigV4({ method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, body, keys: (k) => keys.get(k), service: 'route53' });

@@ -2,7 +2,7 @@
  * Standalone Route 53 emulator for the end-to-end tier:
  *   npx tsx test/emulators/route53/main.ts --host 127.0.0.1 --port 0 --dns-port 0 --zones a.test,b.test \
  *     [--private-zones c.test] [--access-key-id AKIA... --secret-access-key ...] [--insync-after-ms 1000] \
- *     [--quota 50/10] [--roles arn:aws:iam::123456789012:role/x,...]
+ *     [--quota 50/10|off (default: the documented 5 requests/s)] [--roles arn:aws:iam::123456789012:role/x,...]
  * Prints one JSON line when ready: {"url","dns","zones":[{"name","id","private"}],"accessKeyId","stsUrl"}.
  * Control API under <url>/_emulator/ (records, calls, faults, quota, reset). Stops on SIGINT/SIGTERM.
  */
@@ -24,8 +24,9 @@ const { values } = parseArgs({
 });
 
 const zones: ZoneSpec[] = [...commaList(values.zones).map((name) => ({ name })), ...commaList(values['private-zones']).map((name) => ({ name, private: true }))];
-let quota: { burst: number; perSecond: number } | undefined;
-if (values.quota) {
+let quota: { burst: number; perSecond: number } | false | undefined;
+if (values.quota === 'off') quota = false;
+else if (values.quota) {
   const m = /^(\d+)\/(\d+(?:\.\d+)?)$/.exec(values.quota);
   if (!m) throw new Error('--quota must be BURST/PER_SECOND, e.g. 50/10');
   quota = { burst: Number(m[1]), perSecond: Number(m[2]) };
@@ -36,7 +37,7 @@ const emu = await startRoute53Emulator({
   zones,
   credentials: [{ accessKeyId: values['access-key-id']!, secretAccessKey: values['secret-access-key']! }],
   insyncAfterMs: Number(values['insync-after-ms']),
-  ...(quota ? { quota } : {}),
+  ...(quota === undefined ? {} : { quota }),
   ...(values.roles ? { roles: commaList(values.roles) } : {}),
 });
 

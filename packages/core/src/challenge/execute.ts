@@ -16,11 +16,13 @@ import type {
   Solver,
   SolverContext,
 } from '../solver/contract.js';
-import { ConfigError, DeadlineError, SolverError } from '../solver/errors.js';
+import { createHash } from 'node:crypto';
+import { ConfigError, DeadlineError, SolverError, isRetryable } from '../solver/errors.js';
 import { challengeRequestProblem } from '../solver/names.js';
 import type { Metrics } from '../observability/metrics.js';
 import { redactingLogger } from '../observability/logger.js';
 import { SecretRegistry } from '../observability/redact.js';
+import { Economy, type ChallengeEconomy, type RateSetting } from '../economy/economy.js';
 import { formatConfigIssues } from './config.js';
 
 /** Default time a solver gets: well inside kube-apiserver's 60 s, leaving room for the response. */
@@ -38,6 +40,51 @@ export interface ExecuteOptions {
   timeoutMs?: number;
   /** Aborts the challenge early (client went away, server shutting down). */
   signal?: AbortSignal;
+  /** Shared provider economy (cache, limits, breakers, batches); default: one per process (defaultEconomy()). */
+  economy?: Economy;
+}
+
+let processEconomy: Economy | undefined;
+
+/** The economy challenges share when the caller passes none (CLI, conformance kit, embedders). */
+export function defaultEconomy(): Economy {
+  return (processEconomy ??= new Economy());
+}
+
+/** Issuer config key every solver accepts: the core's per-credential rate limit override. */
+export const RATE_LIMIT_CONFIG_KEY = 'rateLimit';
+
+/** Takes `rateLimit` out of the config (the solver's schema never sees it) and validates it. */
+export function splitRateLimit(config: unknown): { config: unknown; rateLimit: RateSetting | undefined } {
+  if (typeof config !== 'object' || config === null || Array.isArray(config) || !(RATE_LIMIT_CONFIG_KEY in config)) {
+    return { config, rateLimit: undefined };
+  }
+  const { [RATE_LIMIT_CONFIG_KEY]: raw, ...rest } = config as Record<string, unknown>;
+  if (raw === 'off') return { config: rest, rateLimit: 'off' };
+  const r = raw as { requests?: unknown; perSeconds?: unknown } | null;
+  const ok =
+    typeof r === 'object' && r !== null && Object.keys(r).every((k) => k === 'requests' || k === 'perSeconds') &&
+    Number.isInteger(r.requests) && (r.requests as number) >= 1 && typeof r.perSeconds === 'number' && r.perSeconds > 0;
+  if (!ok) {
+    throw new ConfigError(
+      'invalid config: config.rateLimit: expected {"requests": <whole number ≥ 1>, "perSeconds": <seconds > 0>} (e.g. {"requests": 600, "perSeconds": 300}) or "off"',
+    );
+  }
+  return { config: rest, rateLimit: { requests: r!.requests as number, perSeconds: r!.perSeconds as number } };
+}
+
+/** Same solver, action, name, value, namespace and config → the same challenge: they share one run. */
+function flightKey(solver: Solver<unknown>, request: ChallengeRequest): string {
+  const config = createHash('sha256').update(JSON.stringify(request.config ?? null)).digest('hex');
+  return [solver.name, request.action, request.resolvedFQDN, request.key, request.resourceNamespace, request.allowAmbientCredentials, config].join('|');
+}
+
+/** Failures after which a cached zone may be to blame (not throttling, timeouts or the economy's own refusals). */
+function mayBeStaleZone(err: unknown): boolean {
+  const e = (err ?? {}) as { name?: string; code?: string };
+  if (isRetryable(err)) return false;
+  if (e.name === 'AbortError' || e.name === 'TimeoutError' || e.name === 'DeadlineError') return false;
+  return !['RateLimited', 'InvalidConfig', 'DeadlineExceeded'].includes(e.code ?? '') && e.name !== 'CredentialsRejectedError' && e.name !== 'RateLimitedError';
 }
 
 /** Wraps a reader so every value it returns is registered for redaction. */
@@ -115,11 +162,7 @@ export async function executeChallenge(
   options: ExecuteOptions,
 ): Promise<ChallengeOutcome> {
   const started = performance.now();
-  const timeoutMs = options.timeoutMs ?? DEFAULT_CHALLENGE_TIMEOUT_MS;
-  const deadline = Date.now() + timeoutMs;
-  const within = timeoutMs < 1000 ? `${timeoutMs} ms` : `${Math.round(timeoutMs / 1000)} s`;
-  const deadlineSignal = challengeSignal(timeoutMs, options.signal);
-  const signal = deadlineSignal.signal;
+  const economy = options.economy ?? defaultEconomy();
   const secrets = new SecretRegistry();
   const log = redactingLogger(
     options.log.child({
@@ -132,46 +175,118 @@ export async function executeChallenge(
     secrets,
   );
   const metrics = options.metrics;
+  // cert-manager re-sends a Present while a slow one is in flight: identical challenges share one run (its
+  // message was scrubbed with the secrets that run read; the same config reads the same secrets).
+  const { result, shared } = economy.singleflight(flightKey(solver, request), () => runChallenge(solver, request, options, economy, log, secrets));
+  const outcome = await result;
+  if (shared) metrics?.sharedChallenges.inc({ solver: solver.name, action: request.action });
+
+  const seconds = (performance.now() - started) / 1000;
+  metrics?.challenges.inc({ solver: solver.name, action: request.action, outcome: outcome.success ? 'success' : 'failure' });
+  metrics?.challengeDuration.observe({ solver: solver.name, action: request.action }, seconds);
+  metrics?.breakerOpen.set({ solver: solver.name }, economy.openBreakers(solver.name));
+  const line = { outcome: outcome.success ? 'success' : 'failure', durationMs: Math.round(seconds * 1000), ...(shared ? { shared: true } : {}) };
+  if (outcome.success) log.info(line, 'challenge done');
+  else log.warn({ ...line, error: outcome.message }, 'challenge failed');
+  return outcome;
+}
+
+async function runChallenge(
+  solver: Solver<any>,
+  request: ChallengeRequest,
+  options: ExecuteOptions,
+  economy: Economy,
+  log: Logger,
+  secrets: SecretRegistry,
+): Promise<ChallengeOutcome> {
+  const timeoutMs = options.timeoutMs ?? DEFAULT_CHALLENGE_TIMEOUT_MS;
+  const deadline = Date.now() + timeoutMs;
+  const within = timeoutMs < 1000 ? `${timeoutMs} ms` : `${Math.round(timeoutMs / 1000)} s`;
+  const deadlineSignal = challengeSignal(timeoutMs, options.signal);
+  const signal = deadlineSignal.signal;
+  const metrics = options.metrics;
   // Named when the deadline wins, so "did not finish" still says what the provider last answered.
   let lastProviderError: string | undefined;
-
-  const ctxBase = {
-    secrets: recordingReader(options.secretsFor(request.resourceNamespace), secrets),
-    ...(options.serviceAccountTokensFor
-      ? { serviceAccountTokens: recordingTokens(options.serviceAccountTokensFor(request.resourceNamespace), secrets) }
-      : {}),
-    treatAsSecret: (value: string) => secrets.register(value),
-    allowAmbientCredentials: request.allowAmbientCredentials === true,
-    log,
-    signal,
-    deadline,
-    async track<T>(call: string, fn: () => Promise<T>): Promise<T> {
-      try {
-        const result = await fn();
-        metrics?.providerCalls.inc({ solver: solver.name, call, outcome: 'success' });
-        return result;
-      } catch (err) {
-        const code = String((err as { code?: unknown }).code ?? (err as Error).name ?? 'error');
-        metrics?.providerCalls.inc({ solver: solver.name, call, outcome: 'error' });
-        metrics?.providerErrors.inc({ solver: solver.name, call, code });
-        log.debug({ call, code, err }, 'provider call failed');
-        lastProviderError = `${call}: ${code}`;
-        throw err;
-      }
-    },
-  };
 
   let outcome: ChallengeOutcome;
   let onAbort: (() => void) | undefined;
   try {
     const invalidNames = challengeRequestProblem(request);
     if (invalidNames) throw new SolverError(`invalid request: ${invalidNames}`, { code: 'InvalidRequest' });
-    const config = validateConfig(solver, request.config);
-    const ctx: SolverContext<unknown> = { ...ctxBase, config };
-    const run = request.action === 'Present' ? solver.present(request, ctx) : solver.cleanUp(request, ctx);
+    const { config: solverConfig, rateLimit } = splitRateLimit(request.config);
+    const config = validateConfig(solver, solverConfig);
+    const attempt = (): Promise<void> => {
+      const session = economy.session({
+        solver: solver.name,
+        defaults: solver.rateLimits ?? [],
+        fromConfig: rateLimit,
+        deadline,
+        signal,
+        metrics,
+      });
+      const ctx = contextFor(session);
+      const run = request.action === 'Present' ? solver.present(request, ctx) : solver.cleanUp(request, ctx);
+      return run.catch((err) => {
+        // A zone from the cache may have moved: forget what this challenge used, and try once more with
+        // fresh lookups if one was a cache hit and time is left.
+        if (!mayBeStaleZone(err) || !session.forgetZones() || Date.now() + 1000 > deadline || signal.aborted) throw err;
+        log.info({ err: (err as Error).message }, 'failed after a cached zone lookup; retrying once with a fresh lookup');
+        const retry = economy.session({ solver: solver.name, defaults: solver.rateLimits ?? [], fromConfig: rateLimit, deadline, signal, metrics });
+        const retryCtx = contextFor(retry);
+        return (request.action === 'Present' ? solver.present(request, retryCtx) : solver.cleanUp(request, retryCtx)).catch((again) => {
+          retry.forgetZones();
+          throw again;
+        });
+      });
+    };
+    const contextFor = (session: ChallengeEconomy): SolverContext<unknown> => ({
+      config,
+      secrets: recordingReader(options.secretsFor(request.resourceNamespace), secrets),
+      ...(options.serviceAccountTokensFor
+        ? { serviceAccountTokens: recordingTokens(options.serviceAccountTokensFor(request.resourceNamespace), secrets) }
+        : {}),
+      treatAsSecret: (value: string) => secrets.register(value),
+      allowAmbientCredentials: request.allowAmbientCredentials === true,
+      log,
+      signal,
+      deadline,
+      economy: economy.features,
+      useCredential: (...material: string[]) => session.useCredential(material),
+      cachedZone: (name, lookup) =>
+        session.cachedZone(name, lookup, (hit) => metrics?.zoneCache.inc({ solver: solver.name, result: hit ? 'hit' : 'miss' })),
+      coalesce: (key, item, flush) => session.coalesce(key, item, flush),
+      async track<T>(call: string, fn: () => Promise<T>): Promise<T> {
+        let called = false;
+        try {
+          const result = await session.call(
+            call,
+            () => {
+              called = true;
+              return fn();
+            },
+            (waited) => metrics?.rateLimitWait.observe({ solver: solver.name }, waited),
+            () => metrics?.breakerRejections.inc({ solver: solver.name }),
+          );
+          metrics?.providerCalls.inc({ solver: solver.name, call, outcome: 'success' });
+          return result;
+        } catch (err) {
+          // Refused by the rate limit or an open breaker: no provider call was made.
+          if (!called) {
+            if ((err as Error)?.name === 'RateLimitedError') metrics?.rateLimited.inc({ solver: solver.name });
+            throw err;
+          }
+          const code = String((err as { code?: unknown }).code ?? (err as Error).name ?? 'error');
+          metrics?.providerCalls.inc({ solver: solver.name, call, outcome: 'error' });
+          metrics?.providerErrors.inc({ solver: solver.name, call, code });
+          log.debug({ call, code, err }, 'provider call failed');
+          lastProviderError = `${call}: ${code}`;
+          throw err;
+        }
+      },
+    });
     // A solver that ignores the signal still cannot hold the response past the deadline.
     await Promise.race([
-      run,
+      attempt(),
       new Promise<never>((_, reject) => {
         const fail = () =>
           reject(
@@ -201,11 +316,5 @@ export async function executeChallenge(
     deadlineSignal.release();
   }
 
-  const seconds = (performance.now() - started) / 1000;
-  metrics?.challenges.inc({ solver: solver.name, action: request.action, outcome: outcome.success ? 'success' : 'failure' });
-  metrics?.challengeDuration.observe({ solver: solver.name, action: request.action }, seconds);
-  const line = { outcome: outcome.success ? 'success' : 'failure', durationMs: Math.round(seconds * 1000) };
-  if (outcome.success) log.info(line, 'challenge done');
-  else log.warn({ ...line, error: outcome.message }, 'challenge failed');
   return outcome;
 }

@@ -24,6 +24,20 @@
  *      every value read through `ctx.secrets` from messages and logs anyway, see `treatAsSecret`).
  *
  * Implementations must be safe for concurrent use: several challenges for one name may run at once.
+ *
+ * Provider economy (the core does it; a solver opts in with three calls — see docs/provider-economy.md):
+ *   - `ctx.useCredential(keyId, secret, ...)` once credentials are known: the core keeps a hash of them, never
+ *     the values, and from then on every `ctx.track()` call waits for the credential's rate limit (your
+ *     `rateLimits`, the provider's documented quota) and goes through its breaker: an error you mark
+ *     `credentialsRejected` (unknown key, bad signature, permission denied) stops all calls with that
+ *     credential for a cool-down, with a message that stays the same for the whole cool-down.
+ *   - `ctx.cachedZone(name, lookup)` around the zone lookup: cached per credential for minutes, concurrent
+ *     misses share one lookup, and a challenge that fails after a cached lookup is run once more with a fresh one.
+ *   - `addReportsExisting: true` on a record solver whose `add` throws RecordExistsError reliably: Present
+ *     then costs one write, no list.
+ * Identical concurrent challenges (same action, name, key and config) share one run; `ctx.coalesce` batches
+ * writes across challenges (Route 53). The Issuer config key `rateLimit: {requests, perSeconds}` is reserved
+ * by the core for every solver (it replaces the overall quota for that Issuer's credential).
  */
 import type { z } from 'zod';
 
@@ -105,9 +119,59 @@ export interface SolverContext<Config> {
   treatAsSecret(value: string): void;
   /**
    * Wraps one provider API call for metrics (`dns01_webhook_provider_calls_total{solver,call,outcome}`)
-   * and debug logs. Use it around every SDK call.
+   * and debug logs. Use it around every SDK call. After `useCredential`, it also waits for the credential's
+   * rate limit (failing fast with a stable message when no slot frees up before the deadline) and goes
+   * through its breaker. `call` is the provider's action name: per-action `rateLimits` match on it.
    */
   track<T>(call: string, fn: () => Promise<T>): Promise<T>;
+  /**
+   * Declares the credential this challenge uses — pass everything that identifies it (key id, secret,
+   * role, endpoint); only a hash is kept. Call it before the first provider call. Throws the breaker's
+   * error at once when this credential was rejected recently.
+   */
+  useCredential(...material: string[]): void;
+  /**
+   * A zone lookup, cached per (solver, credential, `name`) for a few minutes; concurrent misses share one
+   * lookup. Not cached before `useCredential` (the cache never mixes accounts).
+   */
+  cachedZone<T>(name: string, lookup: () => Promise<T>): Promise<T>;
+  /**
+   * Coalesces work of concurrent challenges with the same `key` (scoped to the solver and credential):
+   * `flush` gets every entry that arrived within a short window or while the previous flush ran, and must
+   * settle each one. Resolves with this entry's result. With batching off, `flush` gets this entry alone.
+   */
+  coalesce<I, R>(key: string, item: I, flush: (entries: Array<CoalesceEntry<I, R>>) => Promise<void>): Promise<R>;
+  /** Which economy mechanisms are on (all, unless the process switched some off, e.g. to compare). */
+  readonly economy: Readonly<EconomyFeatures>;
+}
+
+/** One challenge's item in a `ctx.coalesce` batch. */
+export interface CoalesceEntry<I, R> {
+  item: I;
+  /** Epoch ms after which this entry's challenge stops waiting. */
+  deadline: number;
+  settle(result: { ok: true; value: R } | { ok: false; error: unknown }): void;
+}
+
+/** See `SolverContext.economy`. */
+export interface EconomyFeatures {
+  zoneCache: boolean;
+  singleflight: boolean;
+  rateLimits: boolean;
+  breaker: boolean;
+  batching: boolean;
+  callFloor: boolean;
+}
+
+/**
+ * A provider quota: at most `requests` calls per `perSeconds` per credential, for the `track()` call names
+ * in `calls` (omitted: every call — the overall quota). Put the documentation URL in `source`.
+ */
+export interface RateLimitRule {
+  requests: number;
+  perSeconds: number;
+  calls?: readonly string[];
+  source?: string;
 }
 
 /** What `initialize` gets once at start-up (no request, no secrets). */
@@ -123,6 +187,8 @@ export interface Solver<Config = unknown> {
   readonly config: z.ZodType<Config>;
   /** One line for `--help`, discovery docs and logs. */
   readonly description?: string;
+  /** The provider's documented quotas per credential (applied to `ctx.track()` calls after `useCredential`). */
+  readonly rateLimits?: readonly RateLimitRule[];
   initialize?(ctx: InitContext): Promise<void> | void;
   present(request: ChallengeRequest, ctx: SolverContext<Config>): Promise<void>;
   cleanUp(request: ChallengeRequest, ctx: SolverContext<Config>): Promise<void>;
@@ -171,6 +237,12 @@ export interface RecordApi {
   list(target: RecordTarget): Promise<TxtRecord[]>;
   add(target: RecordTarget, value: string): Promise<void>;
   remove(target: RecordTarget, record: TxtRecord): Promise<void>;
+  /**
+   * Optional, for providers whose listing lags behind writes (DNSPod indexes new records within ~30 s):
+   * CleanUp calls it when `list` shows no record with `value`, and removes what it returns. Return []
+   * when the value really is absent; throw a SolverError when it exists but cannot be found in time.
+   */
+  findUnlisted?(target: RecordTarget, value: string): Promise<TxtRecord[]>;
 }
 
 /** A solver for record-per-value APIs: the core derives present/cleanUp (see `record-solver.ts`). */
@@ -178,6 +250,12 @@ export interface RecordSolverDefinition<Config = unknown> {
   readonly name: string;
   readonly config: z.ZodType<Config>;
   readonly description?: string;
+  readonly rateLimits?: readonly RateLimitRule[];
+  /**
+   * True when `add` reliably throws RecordExistsError for a value that is already there (Cloudflare
+   * 81057/81058, DNSPod DomainRecordExist): Present then skips the list — one write per Present.
+   */
+  readonly addReportsExisting?: boolean;
   initialize?(ctx: InitContext): Promise<void> | void;
   /** Build an API client for this challenge (read secrets, pick the zone, load the SDK lazily). */
   connect(request: ChallengeRequest, ctx: SolverContext<Config>): Promise<RecordApi>;

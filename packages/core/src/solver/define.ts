@@ -32,12 +32,23 @@ function retrying<Config>(ctx: SolverContext<Config>, call: string) {
     withRetry(fn, { signal: ctx.signal, deadline: ctx.deadline, onRetry: logRetries(ctx.log, call) });
 }
 
-/** Idempotent Present: add `key` unless it is already there; "already exists" is success. */
-export async function presentRecord(api: RecordApi, target: RecordTarget, key: string, ctx: SolverContext<any>) {
-  const existing = await retrying(ctx, 'list')(() => api.list(target));
-  if (existing.some((r) => r.value === key)) {
-    ctx.log.debug({ fqdn: target.fqdn }, 'value already present');
-    return;
+/**
+ * Idempotent Present: add `key` unless it is already there; "already exists" is success. When the
+ * provider reports "already exists" itself (`addReportsExisting`), the list is skipped: one write.
+ */
+export async function presentRecord(
+  api: RecordApi,
+  target: RecordTarget,
+  key: string,
+  ctx: SolverContext<any>,
+  options: { addReportsExisting?: boolean } = {},
+) {
+  if (!(options.addReportsExisting && ctx.economy.callFloor)) {
+    const existing = await retrying(ctx, 'list')(() => api.list(target));
+    if (existing.some((r) => r.value === key)) {
+      ctx.log.debug({ fqdn: target.fqdn }, 'value already present');
+      return;
+    }
   }
   try {
     await retrying(ctx, 'add')(() => api.add(target, key));
@@ -49,7 +60,10 @@ export async function presentRecord(api: RecordApi, target: RecordTarget, key: s
 /** CleanUp: remove every record whose value equals `key`, nothing else; "not found" is success. */
 export async function cleanUpRecord(api: RecordApi, target: RecordTarget, key: string, ctx: SolverContext<any>) {
   const existing = await retrying(ctx, 'list')(() => api.list(target));
-  for (const record of existing.filter((r) => r.value === key)) {
+  let matching = existing.filter((r) => r.value === key);
+  // A listing that lags behind writes may not show a value another replica created moments ago.
+  if (matching.length === 0 && api.findUnlisted) matching = await api.findUnlisted(target, key);
+  for (const record of matching) {
     try {
       await retrying(ctx, 'remove')(() => api.remove(target, record));
     } catch (err) {
@@ -59,12 +73,12 @@ export async function cleanUpRecord(api: RecordApi, target: RecordTarget, key: s
 }
 
 export function defineRecordSolver<Config>(definition: RecordSolverDefinition<Config>): Solver<Config> {
-  const { connect, ...rest } = definition;
+  const { connect, addReportsExisting, ...rest } = definition;
   return defineSolver<Config>({
     ...rest,
     async present(request, ctx) {
       const api = await connect(request, ctx);
-      await presentRecord(api, targetOf(request), request.key, ctx);
+      await presentRecord(api, targetOf(request), request.key, ctx, { addReportsExisting: addReportsExisting === true });
     },
     async cleanUp(request, ctx) {
       const api = await connect(request, ctx);

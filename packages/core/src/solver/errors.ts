@@ -9,6 +9,12 @@ export interface SolverErrorOptions {
   retryable?: boolean;
   /** Server-suggested wait before a retry, in ms (Retry-After). */
   retryAfterMs?: number;
+  /**
+   * The provider rejected the credentials themselves (unknown key, bad signature, permission denied): the
+   * core opens the credential's breaker, so no challenge with them calls the provider for a cool-down.
+   * Not for "zone not found" or bad input.
+   */
+  credentialsRejected?: boolean;
   cause?: unknown;
 }
 
@@ -16,6 +22,7 @@ export class SolverError extends Error {
   readonly code: string | undefined;
   readonly retryable: boolean;
   readonly retryAfterMs: number | undefined;
+  readonly credentialsRejected: boolean;
 
   constructor(message: string, options: SolverErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -23,6 +30,7 @@ export class SolverError extends Error {
     this.code = options.code;
     this.retryable = options.retryable ?? false;
     this.retryAfterMs = options.retryAfterMs;
+    this.credentialsRejected = options.credentialsRejected ?? false;
   }
 }
 
@@ -61,6 +69,11 @@ export class DeadlineError extends SolverError {
 /** Duck-typed so errors from another copy of this package (a plugin's own node_modules) still count. */
 export function isRetryable(err: unknown): boolean {
   return typeof err === 'object' && err !== null && (err as { retryable?: unknown }).retryable === true;
+}
+
+/** True for errors marked `credentialsRejected` (duck-typed like isRetryable). */
+export function isCredentialRejection(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as { credentialsRejected?: unknown }).credentialsRejected === true;
 }
 
 export function isNamed(err: unknown, name: string): boolean {

@@ -65,7 +65,8 @@ export async function withRetry<T>(fn: (attempt: number) => Promise<T>, options:
   }
 }
 
-const DEADLINE_CODES = new Set(['Timeout', 'Aborted', 'DeadlineExceeded']);
+// RateLimited: our own limiter found no slot before the deadline — like a timeout, the earlier provider error says more.
+const DEADLINE_CODES = new Set(['Timeout', 'Aborted', 'DeadlineExceeded', 'RateLimited']);
 
 function cutShortByDeadline(err: unknown): boolean {
   const { name, code } = (err ?? {}) as { name?: string; code?: string };

@@ -1,0 +1,6 @@
+export { Economy, ChallengeEconomy, ALL_FEATURES, NO_FEATURES, effectiveRules, type EconomyFeatures, type EconomyOptions, type RateSetting } from './economy.js';
+export { CredentialLimiter, RateLimitedError, parseRate, describeRule, RATE_LIMIT_RESERVE_MS, type RateLimitRule } from './rate-limit.js';
+export { CredentialBreaker, CredentialsRejectedError, type BreakerOptions } from './breaker.js';
+export { ZoneCache } from './zone-cache.js';
+export { Coalescer, type CoalesceEntry } from './coalesce.js';
+export { credentialId } from './credential.js';
