@@ -173,6 +173,8 @@ describe('rendered manifests', () => {
       '--solver-packages=@dns01-webhook/solver-dnspod,@dns01-webhook/solver-route53,@dns01-webhook/solver-cloudflare,@dns01-webhook/solver-rfc2136',
       '--metrics-port=9402',
       '--log-level=info',
+      // Two replicas split every provider quota (docs/provider-economy.md).
+      '--rate-limit-share=0.5',
     ]);
     const observability = container(await render('observability')).args;
     expect(observability).toContain(
@@ -197,6 +199,22 @@ describe('rendered manifests', () => {
     expect(await env(['resources.limits.memory=300000000'])).toEqual([{ name: 'NODE_OPTIONS', value: '--max-old-space-size=143' }]);
     expect(await env(['resources.limits=null'])).toBeUndefined();
     expect(await env(['extraEnv[0].name=NODE_OPTIONS', 'extraEnv[0].value=--max-old-space-size=300'])).toEqual([{ name: 'NODE_OPTIONS', value: '--max-old-space-size=300' }]);
+  });
+
+  it('rate limits: the replicas split each quota by default; rateLimit.share and .overrides become flags; a bad share is refused', async () => {
+    const args = async (...set: string[]) => {
+      const result = await helm(['template', RELEASE, chartDir, '--set', 'groupName=acme.example.com', ...set.flatMap((s) => ['--set', s])]);
+      expect(result.stderr).toBe('');
+      return container(parseManifests(result.stdout)).args as string[];
+    };
+    expect(await args('replicaCount=3')).toContain('--rate-limit-share=0.3333');
+    expect(await args('replicaCount=1')).toContain('--rate-limit-share=1');
+    const custom = await args('rateLimit.share=0.25', 'rateLimit.overrides.route53=10/1s', 'rateLimit.overrides.cloudflare=off');
+    expect(custom).toContain('--rate-limit-share=0.25');
+    expect(custom).toContain('--rate-limit=cloudflare=off,route53=10/1s');
+    const bad = await helm(['template', RELEASE, chartDir, '--set', 'groupName=acme.example.com', '--set', 'rateLimit.share=2']);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toContain('rateLimit');
   });
 
   it('pod and container are locked down; probes are HTTPS on the unprivileged https port', async () => {

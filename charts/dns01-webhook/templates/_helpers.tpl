@@ -138,3 +138,24 @@ generation. Empty when no memory limit is set.
 {{- if gt $mib 0 }}{{ $mib }}{{ end -}}
 {{- end -}}
 {{- end -}}
+
+{{/*
+Share of each provider quota one replica uses (--rate-limit-share): rateLimit.share, else 1/replicaCount, so
+the replicas behind the Service together stay at the provider's per-account quota.
+*/}}
+{{- define "dns01-webhook.rateLimitShare" -}}
+{{- if .Values.rateLimit.share -}}
+{{- .Values.rateLimit.share -}}
+{{- else -}}
+{{- printf "%.4g" (divf 1 (max 1 (int .Values.replicaCount))) -}}
+{{- end -}}
+{{- end -}}
+
+{{/* --rate-limit value from rateLimit.overrides: solver=N/Ts pairs, sorted. */}}
+{{- define "dns01-webhook.rateLimitOverrides" -}}
+{{- $items := list -}}
+{{- range $solver := keys .Values.rateLimit.overrides | sortAlpha -}}
+{{- $items = append $items (printf "%s=%s" $solver (get $.Values.rateLimit.overrides $solver)) -}}
+{{- end -}}
+{{- join "," $items -}}
+{{- end -}}

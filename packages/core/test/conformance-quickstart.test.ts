@@ -82,7 +82,7 @@ describe('solver-authors quick start', () => {
     expect(records.get('example.test')).toEqual([]);
   });
 
-  it('a wrong token fails with the provider message, the token redacted', async () => {
+  it('a wrong token fails with the provider message and opens the breaker (the solver marks 401 credentialsRejected)', async () => {
     const bad = conformance({
       solver: exampleSolver,
       config: { endpoint, tokenSecretRef: { name: 'exampledns', key: 'token' } },
@@ -90,6 +90,9 @@ describe('solver-authors quick start', () => {
       zone: 'example.test.',
       nameserver: dns.address,
     });
-    await expect(bad.basic()).rejects.toThrow(/exampledns: list answered HTTP 401: \{"error":"bad token"\}/);
+    // Present is one add (addReportsExisting): its 401 is the provider message inside the breaker's.
+    await expect(bad.basic()).rejects.toThrow(
+      /the provider rejected these credentials at \S+Z: exampledns: add answered HTTP 401: \{"error":"bad token"\}\. To protect the account, the webhook makes no call with them until/,
+    );
   });
 });

@@ -21,6 +21,8 @@ describe('parseServeFlags', () => {
       requestheaderAllowedNames: undefined,
       challengeTimeoutMs: undefined,
       shutdownGraceMs: 20_000,
+      rateLimitOverrides: {},
+      rateLimitShare: 1,
     });
   });
 
@@ -29,7 +31,7 @@ describe('parseServeFlags', () => {
       '--secure-port=9443', '--bind-address=::', '--tls-cert-file=/tls/tls.crt', '--tls-private-key-file=/tls/tls.key',
       '--kubeconfig=/k/config', '--solver-packages=a-solver,/abs/b.mjs', '--metrics-port=0', '--log-level=debug',
       '--client-ca-file=/ca/client.crt', '--requestheader-client-ca-file=/ca/fp.crt', '--requestheader-allowed-names=front-proxy-client, aggregator',
-      '--challenge-timeout=30', '--shutdown-grace=5',
+      '--challenge-timeout=30', '--shutdown-grace=5', '--rate-limit=route53=10/1s,cloudflare=1200/5m,dnspod=off', '--rate-limit-share=0.5',
     ], { GROUP_NAME: 'acme.example.org' });
     expect(config).toEqual({
       groupName: 'acme.example.org',
@@ -45,12 +47,20 @@ describe('parseServeFlags', () => {
       requestheaderAllowedNames: ['front-proxy-client', 'aggregator'],
       challengeTimeoutMs: 30_000,
       shutdownGraceMs: 5_000,
+      rateLimitOverrides: { route53: { requests: 10, perSeconds: 1 }, cloudflare: { requests: 1200, perSeconds: 300 }, dnspod: 'off' },
+      rateLimitShare: 0.5,
     });
   });
 
   it('treats an empty --requestheader-allowed-names as unset, not as "any CN"', () => {
     const config = parseServeFlags(['--group-name=a.b', '--requestheader-allowed-names='], {});
     expect(config !== 'help' && config.requestheaderAllowedNames).toBeUndefined();
+  });
+
+  it('rejects a malformed --rate-limit or --rate-limit-share, naming the flag', () => {
+    expect(() => parseServeFlags(['--group-name=a.b', '--rate-limit=route53'], {})).toThrow(/--rate-limit takes solver=N\/Ts items/);
+    expect(() => parseServeFlags(['--group-name=a.b', '--rate-limit=route53=fast'], {})).toThrow(/--rate-limit route53: rate "fast" must look like 5\/1s/);
+    expect(() => parseServeFlags(['--group-name=a.b', '--rate-limit-share=2'], {})).toThrow(/--rate-limit-share must be a number in \(0, 1\]/);
   });
 
   it('returns help for --help and -h', () => {

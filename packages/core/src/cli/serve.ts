@@ -6,6 +6,8 @@ import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 import type { DelegatingAuth } from '../auth/delegating.js';
 import type { KubeClientFacade } from '../kube/client.js';
+import { Economy, type RateSetting } from '../economy/economy.js';
+import { parseRate } from '../economy/rate-limit.js';
 import { createLogger } from '../observability/logger.js';
 import { Metrics } from '../observability/metrics.js';
 import { createMetricsServer, type MetricsServer } from '../server/metrics-server.js';
@@ -36,6 +38,10 @@ Flags:
   --requestheader-client-ca-file <f>   front-proxy CA instead of the ConfigMap's
   --requestheader-allowed-names <a,b>  front-proxy certificate CNs allowed (default: the ConfigMap's list)
   --challenge-timeout <seconds>        time a solver gets per challenge (default 45, below kube-apiserver's 60)
+  --rate-limit <solver=N/Ts,...>       replace a solver's documented per-credential quota, e.g. route53=10/1s,
+                                       cloudflare=1200/5m; "<solver>=off" disables its limits (default: documented)
+  --rate-limit-share <fraction>        share of every quota this replica uses, 0 < f ≤ 1 (default 1); with N
+                                       replicas behind one Service use 1/N (the chart does)
   --shutdown-grace <seconds>           on SIGTERM, how long in-flight challenges may finish (default ${DEFAULT_SHUTDOWN_GRACE_S})
   -h, --help                           show this help
 `;
@@ -55,6 +61,8 @@ const FLAGS = {
   'requestheader-allowed-names': { type: 'string' },
   'challenge-timeout': { type: 'string' },
   'shutdown-grace': { type: 'string' },
+  'rate-limit': { type: 'string' },
+  'rate-limit-share': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -76,6 +84,26 @@ export interface ServeConfig {
   requestheaderAllowedNames: string[] | undefined;
   challengeTimeoutMs: number | undefined;
   shutdownGraceMs: number;
+  rateLimitOverrides: Record<string, RateSetting>;
+  rateLimitShare: number;
+}
+
+/** `route53=10/1s,cloudflare=1200/5m,dnspod=off` → overrides by solver name. */
+export function parseRateLimitFlag(value: string | undefined): Record<string, RateSetting> {
+  const out: Record<string, RateSetting> = {};
+  for (const item of (value ?? '').split(',').map((s) => s.trim()).filter(Boolean)) {
+    const m = /^([a-z0-9-]+)=(.+)$/.exec(item);
+    if (!m) throw new UsageError(`--rate-limit takes solver=N/Ts items, e.g. route53=10/1s or cloudflare=off; got "${item}"`, COMMAND);
+    if (m[2] === 'off') out[m[1]!] = 'off';
+    else {
+      try {
+        out[m[1]!] = parseRate(m[2]!);
+      } catch (err) {
+        throw new UsageError(`--rate-limit ${m[1]}: ${(err as Error).message}`, COMMAND);
+      }
+    }
+  }
+  return out;
 }
 
 /** Flags → configuration; every mistake is a UsageError naming the flag (exit code 2). */
@@ -116,7 +144,16 @@ export function parseServeFlags(argv: string[], env: NodeJS.ProcessEnv = process
     requestheaderAllowedNames: allowed === undefined || allowed.trim() === '' ? undefined : allowed.split(',').map((s) => s.trim()).filter((s) => s !== ''),
     challengeTimeoutMs: timeout === undefined ? undefined : seconds(COMMAND, 'challenge-timeout', timeout, 45) * 1000,
     shutdownGraceMs: seconds(COMMAND, 'shutdown-grace', v['shutdown-grace'], DEFAULT_SHUTDOWN_GRACE_S) * 1000,
+    rateLimitOverrides: parseRateLimitFlag(v['rate-limit']),
+    rateLimitShare: rateLimitShare(v['rate-limit-share']),
   };
+}
+
+function rateLimitShare(value: string | undefined): number {
+  if (value === undefined) return 1;
+  const n = Number(value);
+  if (!(n > 0 && n <= 1)) throw new UsageError(`--rate-limit-share must be a number in (0, 1], e.g. 0.5 for two replicas; got "${value}"`, COMMAND);
+  return n;
 }
 
 /** Waits for SIGTERM or SIGINT (once), then removes the handlers. */
@@ -187,6 +224,7 @@ export async function runServe(argv: string[]): Promise<void> {
     bindAddress: config.bindAddress,
     port: config.securePort,
     challengeTimeoutMs: config.challengeTimeoutMs,
+    economy: new Economy({ rateLimitOverrides: config.rateLimitOverrides, rateLimitShare: config.rateLimitShare }),
   });
   let metricsServer: MetricsServer | undefined;
   const stopped = nextSignal();

@@ -9,6 +9,7 @@
 import express, { type Express, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import type { Authenticator, AuthorizationAttributes, Authorizer, UserInfo } from '../auth/types.js';
 import { executeChallenge } from '../challenge/execute.js';
+import type { Economy } from '../economy/economy.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { Logger, SecretReader, ServiceAccountTokenSource, Solver } from '../solver/contract.js';
 import type { SolverRegistry } from '../solver/registry.js';
@@ -40,6 +41,8 @@ export interface WebhookAppOptions {
   auth: { authenticator: Authenticator; authorizer: Authorizer } | false;
   /** Time a solver gets per challenge (default 45 s, inside kube-apiserver's 60 s). */
   challengeTimeoutMs?: number | undefined;
+  /** Provider economy shared by this app's challenges (default: the process's, defaultEconomy()). */
+  economy?: Economy | undefined;
   /** Largest accepted request body (default 1 MiB). */
   maxBodyBytes?: number | undefined;
   /** Requests handled at once, probes not counted (default 200); more are answered 429 + `Retry-After: 1`. */
@@ -254,6 +257,7 @@ export function createWebhookApp(options: WebhookAppOptions): Express {
         log,
         metrics,
         timeoutMs: options.challengeTimeoutMs,
+        ...(options.economy ? { economy: options.economy } : {}),
         signal: stop.signal,
       });
       // Answered already (deadline) or nobody left to answer.

@@ -4,6 +4,7 @@
  * proxy, only send one that chains to an advertised CA) but lets the authenticator decide; reloads the
  * serving certificate and the client CAs without dropping in-flight requests.
  */
+import type { Economy } from '../economy/economy.js';
 import { createServer, type Server } from 'node:https';
 import type { Socket } from 'node:net';
 import type { SecureContextOptions } from 'node:tls';
@@ -45,6 +46,8 @@ export interface WebhookServerOptions {
   /** Slow-client bounds (defaults: DEFAULT_HEADERS_TIMEOUT_MS, DEFAULT_BODY_TIMEOUT_MS). */
   headersTimeoutMs?: number;
   bodyTimeoutMs?: number;
+  /** Provider economy (rate limits, breakers, caches) for this server's challenges; default the process's. */
+  economy?: Economy;
 }
 
 /**
@@ -145,6 +148,7 @@ export function createWebhookServer(options: WebhookServerOptions): WebhookServe
     metrics: options.metrics,
     auth: auth ? { authenticator: auth.authenticator, authorizer: auth.authorizer } : false,
     challengeTimeoutMs: options.challengeTimeoutMs,
+    economy: options.economy,
     maxBodyBytes: options.maxBodyBytes,
     maxInFlight: options.maxInFlight,
     maxInFlightBodyBytes: options.maxInFlightBodyBytes,
