@@ -42,6 +42,7 @@ export {
   Economy,
   ALL_FEATURES,
   NO_FEATURES,
+  noEconomy,
   RateLimitedError,
   CredentialsRejectedError,
   parseRate,

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  noEconomy,
   defineRecordSolver,
   executeChallenge,
   mapSecrets,
@@ -137,7 +138,7 @@ describe('defineRecordSolver derivation', () => {
       connect: async () => Object.assign(provider.api, { zone: 'example.test.' }),
     });
     provider.records.set('x', { id: 'x', value: 'there', fqdn: FQDN });
-    const ctx = { config: {}, secrets: mapSecrets({})('ns1'), allowAmbientCredentials: false, log: silentLogger(), signal: new AbortController().signal, deadline: Date.now() + 5000, treatAsSecret: () => {}, track: <T>(_c: string, fn: () => Promise<T>) => fn() };
+    const ctx = { config: {}, secrets: mapSecrets({})('ns1'), allowAmbientCredentials: false, log: silentLogger(), signal: new AbortController().signal, deadline: Date.now() + 5000, treatAsSecret: () => {}, track: <T>(_c: string, fn: () => Promise<T>) => fn(), ...noEconomy() };
     expect(await solver.check!(request('Present', 'k'), ctx)).toEqual({ zone: 'example.test.', detail: `listed 1 TXT value(s) at ${FQDN} in zone example.test.` });
     expect(provider.values(FQDN)).toEqual(['there']);
     provider.script.list.push(() => {

@@ -5,7 +5,7 @@
  * Per challenge, `session()` gives the pieces executeChallenge puts on the SolverContext.
  */
 import type { Metrics } from '../observability/metrics.js';
-import type { EconomyFeatures } from '../solver/contract.js';
+import type { EconomyFeatures, SolverContext } from '../solver/contract.js';
 import { CredentialBreaker, CredentialsRejectedError, type BreakerOptions } from './breaker.js';
 import { Coalescer, type CoalesceEntry } from './coalesce.js';
 import { credentialId } from './credential.js';
@@ -286,4 +286,20 @@ export class ChallengeEconomy {
       );
     });
   }
+}
+
+/**
+ * The economy members of a SolverContext with every mechanism off, for a context built by hand (a test
+ * calling a solver's present/check directly): no credential kept, no cache, a batch of one.
+ */
+export function noEconomy(): Pick<SolverContext<unknown>, 'useCredential' | 'cachedZone' | 'coalesce' | 'economy'> {
+  return {
+    useCredential: () => {},
+    cachedZone: (_name, lookup) => lookup(),
+    coalesce: <I, R>(_key: string, item: I, flush: (entries: Array<CoalesceEntry<I, R>>) => Promise<void>) =>
+      new Promise<R>((resolve, reject) => {
+        flush([{ item, deadline: Infinity, settle: (r) => (r.ok ? resolve(r.value) : reject(r.error)) }]).catch(reject);
+      }),
+    economy: NO_FEATURES,
+  };
 }
