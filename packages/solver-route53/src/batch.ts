@@ -248,7 +248,7 @@ async function flushEntries(entries: Entry[]): Promise<void> {
         attempts: 12,
         baseMs: 100,
         maxMs: 3_000,
-        onRetry: logRetries(ctx.log, 'ChangeResourceRecordSets', { zoneId, pending: pending.length }),
+        onRetry: logRetries(ctx.log, 'ChangeResourceRecordSets', { zoneId }),
       },
     );
   } catch (err) {
