@@ -201,6 +201,15 @@ describe('route53: change batching', () => {
     expect(emu.store.zones.find((z) => z.name === 'batch.test.')!.sets.filter((s) => s.type === 'TXT')).toEqual([]);
   });
 
+  it('breaker: an unknown access key is rejected once (InvalidClientTokenId); 10 challenges make 1 call', async () => {
+    emu.control.reset();
+    const run = runner(route53Solver, new Economy(), mutableSecrets({ [`${NAME}/secret`]: 'revoked/secret/key/000000000000000000000' }).reader);
+    const revoked = config({ accessKeyID: 'AKIAREVOKED000000001' });
+    const outcomes = await Promise.all(Array.from({ length: 10 }, (_, i) => run('Present', `_acme-challenge.r${i}.batch.test.`, 'batch.test.', `r${i}`, revoked)));
+    expect(outcomes.every((o) => !o.success && /the provider rejected these credentials at .*InvalidClientTokenId/.test(o.message))).toBe(true);
+    expect(emu.control.requestsBy()).toEqual({ 'accessKey:AKIAREVOKED000000001': 1 });
+  });
+
   it('a batch that fails for one bad change is split: the others land, only the bad one fails', async () => {
     emu.control.reset();
     const run = runner(route53Solver, new Economy(), secrets());

@@ -20,12 +20,15 @@ export class Route53Api {
     private readonly ctx: SolverContext<unknown>,
   ) {}
 
-  private async call<T>(name: string, fn: () => Promise<T>): Promise<T> {
-    try {
-      return await this.ctx.track(name, fn);
-    } catch (err) {
-      throw toSolverError(err, name);
-    }
+  /** Mapped inside track(), so the core's breaker sees which errors reject the credentials. */
+  private call<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    return this.ctx.track(name, async () => {
+      try {
+        return await fn();
+      } catch (err) {
+        throw toSolverError(err, name);
+      }
+    });
   }
 
   /** One page of ListHostedZonesByName starting at `dnsName` (and `hostedZoneId`). */

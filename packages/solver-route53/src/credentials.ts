@@ -35,12 +35,21 @@ function stsOptions(config: Route53Config, ctx: Ctx, credentials: Credentials | 
   };
 }
 
+/** Maps the SDK's error inside ctx.track(), so the core's breaker sees a rejected credential. */
+async function mapped<T>(call: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw toSolverError(err, call);
+  }
+}
+
 async function assumeRole(config: Route53Config, ctx: Ctx, base: Credentials | undefined, ambient: boolean): Promise<Credentials> {
   const sts = await createStsClient(stsOptions(config, ctx, base, ambient));
   const { AssumeRoleCommand } = await import('@aws-sdk/client-sts');
   try {
     const out = await ctx.track('AssumeRole', () =>
-      sts.send(new AssumeRoleCommand({ RoleArn: config.role!, RoleSessionName: sessionName() }), { abortSignal: ctx.signal }),
+      mapped('AssumeRole', () => sts.send(new AssumeRoleCommand({ RoleArn: config.role!, RoleSessionName: sessionName() }), { abortSignal: ctx.signal })),
     );
     return fromSts(out.Credentials, 'AssumeRole', ctx);
   } catch (err) {
@@ -89,9 +98,11 @@ async function webIdentity(config: Route53Config, request: ChallengeRequest, ctx
   const { AssumeRoleWithWebIdentityCommand } = await import('@aws-sdk/client-sts');
   try {
     const out = await ctx.track('AssumeRoleWithWebIdentity', () =>
-      sts.send(new AssumeRoleWithWebIdentityCommand({ RoleArn: config.role!, RoleSessionName: sessionName(), WebIdentityToken: token }), {
-        abortSignal: ctx.signal,
-      }),
+      mapped('AssumeRoleWithWebIdentity', () =>
+        sts.send(new AssumeRoleWithWebIdentityCommand({ RoleArn: config.role!, RoleSessionName: sessionName(), WebIdentityToken: token }), {
+          abortSignal: ctx.signal,
+        }),
+      ),
     );
     return fromSts(out.Credentials, 'AssumeRoleWithWebIdentity', ctx);
   } catch (err) {
