@@ -13,6 +13,7 @@ import {
   one,
   parseManifests,
   renderChart,
+  templateArgs,
   valuesFiles,
   valuesDir,
   type K8sObject,
@@ -63,32 +64,32 @@ describe('helm lint --strict', () => {
 
 describe('values schema', () => {
   it('requires groupName', async () => {
-    const result = await helm(['template', RELEASE, chartDir]);
+    const result = await helm(['template', RELEASE, chartDir, '--kube-version', KUBE_VERSION]);
     expect(result.code).not.toBe(0);
     expect(result.stderr).toContain("at '/groupName'");
   });
 
   it('rejects an unknown top-level key', async () => {
-    const result = await helm(['template', RELEASE, chartDir, '--set', 'groupName=acme.example.com', '--set', 'replicas=3']);
+    const result = await helm(['template', RELEASE, chartDir, '--kube-version', KUBE_VERSION, '--set', 'groupName=acme.example.com', '--set', 'replicas=3']);
     expect(result.code).not.toBe(0);
     expect(result.stderr).toContain("additional properties 'replicas' not allowed");
   });
 
   it('rejects an unknown nested key (a typo in secrets.clusterwide)', async () => {
-    const result = await helm(['template', RELEASE, chartDir, '--set', 'groupName=acme.example.com', '--set', 'secrets.clusterwide=true']);
+    const result = await helm(['template', RELEASE, chartDir, '--kube-version', KUBE_VERSION, '--set', 'groupName=acme.example.com', '--set', 'secrets.clusterwide=true']);
     expect(result.code).not.toBe(0);
     expect(result.stderr).toContain("at '/secrets': additional properties 'clusterwide' not allowed");
   });
 
   it('rejects a solver that is not bundled', async () => {
-    const result = await helm(['template', RELEASE, chartDir, '--set', 'groupName=acme.example.com', '--set', 'solvers.enabled={gandi}']);
+    const result = await helm(['template', RELEASE, chartDir, '--kube-version', KUBE_VERSION, '--set', 'groupName=acme.example.com', '--set', 'solvers.enabled={gandi}']);
     expect(result.code).not.toBe(0);
     expect(result.stderr).toContain("at '/solvers/enabled/0'");
   });
 
   it('refuses pki.enabled=false without a caBundle, with a message that says what to set', async () => {
     const result = await helm([
-      'template', RELEASE, chartDir, '--set', 'groupName=acme.example.com',
+      'template', RELEASE, chartDir, '--kube-version', KUBE_VERSION, '--set', 'groupName=acme.example.com',
       '--set', 'pki.enabled=false', '--set', 'pki.existingSecret=serving',
     ]);
     expect(result.code).not.toBe(0);
@@ -96,13 +97,13 @@ describe('values schema', () => {
   });
 
   it('refuses a caBundle next to the generated PKI (it could never match)', async () => {
-    const result = await helm(['template', RELEASE, chartDir, '--set', 'groupName=acme.example.com', '--set', 'apiService.caBundle=Zm9v']);
+    const result = await helm(['template', RELEASE, chartDir, '--kube-version', KUBE_VERSION, '--set', 'groupName=acme.example.com', '--set', 'apiService.caBundle=Zm9v']);
     expect(result.code).not.toBe(0);
     expect(result.stderr).toContain('apiService.caBundle is set but pki.enabled is true');
   });
 
   it('refuses an empty solver list', async () => {
-    const result = await helm(['template', RELEASE, chartDir, '--set', 'groupName=acme.example.com', '--set', 'solvers.enabled=null']);
+    const result = await helm(['template', RELEASE, chartDir, '--kube-version', KUBE_VERSION, '--set', 'groupName=acme.example.com', '--set', 'solvers.enabled=null']);
     expect(result.code).not.toBe(0);
     expect(result.stderr).toContain('enable at least one solver');
   });
@@ -175,6 +176,7 @@ describe('rendered manifests', () => {
       '--log-level=info',
       // Two replicas split every provider quota (docs/provider-economy.md).
       '--rate-limit-share=0.5',
+      '--shutdown-grace=50',
     ]);
     const observability = container(await render('observability')).args;
     expect(observability).toContain(
@@ -203,7 +205,7 @@ describe('rendered manifests', () => {
 
   it('rate limits: the replicas split each quota by default; rateLimit.share and .overrides become flags; a bad share is refused', async () => {
     const args = async (...set: string[]) => {
-      const result = await helm(['template', RELEASE, chartDir, '--set', 'groupName=acme.example.com', ...set.flatMap((s) => ['--set', s])]);
+      const result = await helm(['template', RELEASE, chartDir, '--kube-version', KUBE_VERSION, '--set', 'groupName=acme.example.com', ...set.flatMap((s) => ['--set', s])]);
       expect(result.stderr).toBe('');
       return container(parseManifests(result.stdout)).args as string[];
     };
@@ -212,7 +214,7 @@ describe('rendered manifests', () => {
     const custom = await args('rateLimit.share=0.25', 'rateLimit.overrides.route53=10/1s', 'rateLimit.overrides.cloudflare=off');
     expect(custom).toContain('--rate-limit-share=0.25');
     expect(custom).toContain('--rate-limit=cloudflare=off,route53=10/1s');
-    const bad = await helm(['template', RELEASE, chartDir, '--set', 'groupName=acme.example.com', '--set', 'rateLimit.share=2']);
+    const bad = await helm(['template', RELEASE, chartDir, '--kube-version', KUBE_VERSION, '--set', 'groupName=acme.example.com', '--set', 'rateLimit.share=2']);
     expect(bad.code).not.toBe(0);
     expect(bad.stderr).toContain('rateLimit');
   });
@@ -295,12 +297,45 @@ describe('rendered manifests', () => {
     expect(container(objects).args).toContain('--solver-packages=@dns01-webhook/solver-dnspod');
   });
 
-  it('PodDisruptionBudget: policy/v1 on current clusters, policy/v1beta1 on Kubernetes 1.20', async () => {
+  it('PodDisruptionBudget policy/v1; Kubernetes below the chart\'s kubeVersion (1.32) is refused, not rendered for', async () => {
     const current = one(await render('defaults'), 'PodDisruptionBudget', fullname);
     expect(current.apiVersion).toBe('policy/v1');
     expect(current).toMatchObject({ spec: { maxUnavailable: 1 } });
-    const old = one(await render('defaults', { kubeVersion: '1.20.15' }), 'PodDisruptionBudget', fullname);
-    expect(old.apiVersion).toBe('policy/v1beta1');
+    expect(one(await render('defaults', { kubeVersion: '1.32.0' }), 'PodDisruptionBudget', fullname).apiVersion).toBe('policy/v1');
+    const old = await helm(templateArgs({ valuesFile: 'defaults', kubeVersion: '1.31.9' }));
+    expect(old.code).not.toBe(0);
+    expect(old.stderr).toContain('chart requires kubeVersion: >=1.32.0-0 which is incompatible with Kubernetes v1.31.9');
+  });
+
+  it('rollout settings: surge before removal, preStop sleep, drain flag and a grace period that covers both', async () => {
+    const deployment = one(await render('defaults'), 'Deployment', fullname) as unknown as {
+      spec: { strategy: unknown; template: { spec: PodSpec & { terminationGracePeriodSeconds: number } } };
+    };
+    expect(deployment.spec.strategy).toEqual({ type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } });
+    const pod = deployment.spec.template.spec;
+    const c = pod.containers[0]! as Container & { lifecycle?: unknown };
+    expect(c.lifecycle).toEqual({ preStop: { sleep: { seconds: 10 } } });
+    expect(c.args).toContain('--shutdown-grace=50');
+    expect(c.readinessProbe.httpGet.path).toBe('/readyz');
+    expect(pod.terminationGracePeriodSeconds).toBe(10 + 50 + 5);
+
+    const tuned = podSpec(await render('defaults', { set: ['preStopSleepSeconds=0', 'shutdownGraceSeconds=20'] })) as PodSpec & { terminationGracePeriodSeconds: number };
+    expect((tuned.containers[0] as Container & { lifecycle?: unknown }).lifecycle).toBeUndefined();
+    expect(tuned.terminationGracePeriodSeconds).toBe(25);
+    expect(tuned.containers[0]!.args).toContain('--shutdown-grace=20');
+
+    const tooShort = await helm(templateArgs({ valuesFile: 'defaults', set: ['terminationGracePeriodSeconds=30'] }));
+    expect(tooShort.code).not.toBe(0);
+    expect(tooShort.stderr).toContain('terminationGracePeriodSeconds=30 is shorter than preStopSleepSeconds + shutdownGraceSeconds + 5 = 65');
+    const longer = podSpec(await render('defaults', { set: ['terminationGracePeriodSeconds=120'] })) as PodSpec & { terminationGracePeriodSeconds: number };
+    expect(longer.terminationGracePeriodSeconds).toBe(120);
+  });
+
+  it('apiService.create=false renders everything but the APIService (a migration\'s first step)', async () => {
+    const withIt = await render('imroc-migration');
+    const without = await render('imroc-migration', { set: ['apiService.create=false'] });
+    expect(without.filter((o) => o.kind === 'APIService')).toEqual([]);
+    expect(without.map((o) => `${o.kind}/${o.metadata.name}`)).toEqual(withIt.filter((o) => o.kind !== 'APIService').map((o) => `${o.kind}/${o.metadata.name}`));
   });
 
   it('spreads replicas and adds anti-affinity on request', async () => {

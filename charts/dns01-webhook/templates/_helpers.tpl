@@ -82,20 +82,6 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | 
 {{- end -}}
 {{- end -}}
 
-{{/*
-policy/v1 from Kubernetes 1.21; policy/v1beta1 before (removed in 1.25). A live cluster lists the kind; offline
-(`helm template`) only group/versions are known, so fall back to --kube-version.
-*/}}
-{{- define "dns01-webhook.pdbApiVersion" -}}
-{{- if .Capabilities.APIVersions.Has "policy/v1/PodDisruptionBudget" -}}
-policy/v1
-{{- else if semverCompare ">=1.21-0" .Capabilities.KubeVersion.Version -}}
-policy/v1
-{{- else -}}
-policy/v1beta1
-{{- end -}}
-{{- end -}}
-
 {{/* RBAC rules for the credentials Issuer configs name: Secrets, and ServiceAccount tokens when enabled. */}}
 {{- define "dns01-webhook.credentialRules" -}}
 - apiGroups:
@@ -158,4 +144,20 @@ the replicas behind the Service together stay at the provider's per-account quot
 {{- $items = append $items (printf "%s=%s" $solver (get $.Values.rateLimit.overrides $solver)) -}}
 {{- end -}}
 {{- join "," $items -}}
+{{- end -}}
+
+{{/*
+terminationGracePeriodSeconds: the preStop sleep plus the server's drain (--shutdown-grace) plus 5 s for the
+process to exit, unless set; a value too short for both fails the render (the kubelet would SIGKILL mid-drain).
+*/}}
+{{- define "dns01-webhook.terminationGracePeriodSeconds" -}}
+{{- $needed := add .Values.preStopSleepSeconds .Values.shutdownGraceSeconds 5 -}}
+{{- with .Values.terminationGracePeriodSeconds -}}
+{{- if lt (int .) (int $needed) -}}
+{{- fail (printf "terminationGracePeriodSeconds=%d is shorter than preStopSleepSeconds + shutdownGraceSeconds + 5 = %d: the kubelet would kill the webhook while it still finishes challenges" (int .) (int $needed)) -}}
+{{- end -}}
+{{- . -}}
+{{- else -}}
+{{- $needed -}}
+{{- end -}}
 {{- end -}}
