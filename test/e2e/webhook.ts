@@ -29,7 +29,7 @@ const exec = promisify(execFile);
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const CHART_DIR = join(REPO_ROOT, 'charts/dns01-webhook');
 /** APIs this control plane does not have (no CRDs installed; cert-manager's only with `pki: 'cert-manager'`). */
-const UNSERVED_GROUPS = ['cert-manager.io', 'monitoring.coreos.com'];
+export const UNSERVED_GROUPS = ['cert-manager.io', 'monitoring.coreos.com'];
 
 export interface KubeObject {
   apiVersion: string;
@@ -117,11 +117,11 @@ export const launchNodeProcess: WebhookLauncher = (cluster, pod) => {
   });
 };
 
-/** `helm template` of the chart, parsed (null documents dropped). */
-export async function renderChart(release: string, namespace: string, args: string[]): Promise<KubeObject[]> {
+/** `helm template` of the chart (this tree's, or another build's `chartDir`), parsed (null documents dropped). */
+export async function renderChart(release: string, namespace: string, args: string[], chartDir = CHART_DIR): Promise<KubeObject[]> {
   let stdout: string;
   try {
-    ({ stdout } = await exec(binary('helm'), ['template', release, CHART_DIR, '--namespace', namespace, ...args], { maxBuffer: 32 << 20 }));
+    ({ stdout } = await exec(binary('helm'), ['template', release, chartDir, '--namespace', namespace, ...args], { maxBuffer: 32 << 20 }));
   } catch (err) {
     throw new Error(`helm template failed: ${(err as { stderr?: string }).stderr || (err as Error).message}`);
   }
@@ -130,7 +130,7 @@ export async function renderChart(release: string, namespace: string, args: stri
     .filter((o): o is KubeObject => o !== null && typeof o === 'object');
 }
 
-function groupOf(apiVersion: string): string {
+export function groupOf(apiVersion: string): string {
   return apiVersion.includes('/') ? apiVersion.split('/')[0]! : '';
 }
 
@@ -179,7 +179,7 @@ export function httpsJson(
 }
 
 /** The Deployment's webhook container and pod spec, as rendered. */
-function podSpec(deployment: KubeObject): { container: Record<string, any>; pod: Record<string, any>; env: Record<string, string>; ports: Record<string, number> } {
+export function podSpec(deployment: KubeObject): { container: Record<string, any>; pod: Record<string, any>; env: Record<string, string>; ports: Record<string, number> } {
   const spec = (deployment as any).spec.template.spec;
   const container = spec.containers.find((c: any) => c.name === 'webhook') ?? spec.containers[0];
   const env: Record<string, string> = {};

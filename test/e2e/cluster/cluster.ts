@@ -83,6 +83,14 @@ export interface Cluster {
    * `targetPorts`: one port for every Service port, or container port name → number (for named targetPorts).
    */
   pointServiceAt(namespace: string, service: string, targetPorts: number | Record<string, number>): Promise<void>;
+  /**
+   * Writes a Service's endpoints the way the endpoints controllers do for its pods: each entry is a pod IP
+   * with its container ports (name → number); `ready: false` marks a pod that is terminating (EndpointSlice
+   * ready=false, serving=true, terminating=true; Endpoints notReadyAddresses). Pods with different port
+   * numbers land in different EndpointSlices / Endpoints subsets; slices from an earlier call that no longer
+   * have endpoints are deleted after the new ones are written.
+   */
+  setServiceEndpoints(namespace: string, service: string, pods: EndpointPod[]): Promise<void>;
   /** Starts a process inside the test host, stopped by stop(). */
   spawnInHost(name: string, command: string, args: string[], options?: { env?: NodeJS.ProcessEnv; cwd?: string }): ManagedProcess;
   /** Starts a process on the machine itself (e.g. a controller that only talks to kube-apiserver), stopped by stop(). */
@@ -90,7 +98,16 @@ export interface Cluster {
   stop(): Promise<void>;
 }
 
+export interface EndpointPod {
+  ip: string;
+  /** Container port name → number, as in the pod spec (resolves the Service's named targetPorts). */
+  ports: Record<string, number>;
+  ready: boolean;
+}
+
 export interface ClusterOptions {
+  /** The kube-apiserver binary (default: the cached one, see binary()). */
+  kubeApiserver?: string;
   /** Keep the temp dir after stop() (logs, PKI) for debugging. Default: env DNS01_E2E_KEEP=1. */
   keep?: boolean;
   /** Time kube-apiserver gets to become ready. */
@@ -164,7 +181,7 @@ function writeCleanupScript(path: string, pgids: number[], host: TestHost, dirs:
 
 export async function startCluster(options: ClusterOptions = {}): Promise<Cluster> {
   const keep = options.keep ?? process.env.DNS01_E2E_KEEP === '1';
-  const kubeApiserverBin = binary('kube-apiserver');
+  const kubeApiserverBin = options.kubeApiserver ?? binary('kube-apiserver');
   const etcdBin = binary('etcd');
   const kubectlBin = binary('kubectl');
   const versions = {
@@ -294,6 +311,27 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     const tokenDir = join(dir, 'kubeconfigs');
     mkdirSync(tokenDir, { recursive: true });
 
+    const sliceLabels = (service: string) => ({ 'kubernetes.io/service-name': service, 'endpointslice.kubernetes.io/managed-by': 'dns01-e2e' });
+    /**
+     * A Service's ports resolved the way the endpoints controller does: a numeric targetPort as is, a named one
+     * through the container port names given here (or one number for every port).
+     */
+    const servicePorts = async (namespace: string, service: string, targetPorts: number | Record<string, number>) => {
+      const svc = JSON.parse(await kubectl(['get', 'service', service, '-n', namespace, '-o', 'json'])) as {
+        spec: { ports: Array<{ name?: string; protocol?: string; targetPort?: number | string }> };
+      };
+      const resolvePort = (p: { name?: string; targetPort?: number | string }) => {
+        if (typeof targetPorts === 'number') return targetPorts;
+        if (typeof p.targetPort === 'number') return p.targetPort;
+        return targetPorts[String(p.targetPort ?? p.name ?? '')];
+      };
+      const ports = svc.spec.ports
+        .map((p) => ({ name: p.name ?? '', port: resolvePort(p), protocol: p.protocol ?? 'TCP' }))
+        .filter((p): p is { name: string; port: number; protocol: string } => typeof p.port === 'number');
+      if (ports.length === 0) throw new Error(`service ${namespace}/${service}: no port resolves to a target port (${JSON.stringify(targetPorts)})`);
+      return ports;
+    };
+
     const cluster: Cluster = {
       dir,
       server,
@@ -318,20 +356,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
         return path;
       },
       async pointServiceAt(namespace, service, targetPorts) {
-        const svc = JSON.parse(await kubectl(['get', 'service', service, '-n', namespace, '-o', 'json'])) as {
-          spec: { ports: Array<{ name?: string; protocol?: string; targetPort?: number | string }> };
-        };
-        // Resolve each Service port the way the endpoints controller would: a numeric targetPort as is,
-        // a named one through the container port names given here.
-        const resolvePort = (p: { name?: string; targetPort?: number | string }) => {
-          if (typeof targetPorts === 'number') return targetPorts;
-          if (typeof p.targetPort === 'number') return p.targetPort;
-          return targetPorts[String(p.targetPort ?? p.name ?? '')];
-        };
-        const ports = svc.spec.ports
-          .map((p) => ({ name: p.name ?? '', port: resolvePort(p), protocol: p.protocol ?? 'TCP' }))
-          .filter((p): p is { name: string; port: number; protocol: string } => typeof p.port === 'number');
-        if (ports.length === 0) throw new Error(`service ${namespace}/${service}: no port resolves to a target port (${JSON.stringify(targetPorts)})`);
+        const ports = await servicePorts(namespace, service, targetPorts);
         await cluster.apply(JSON.stringify({
           apiVersion: 'v1',
           kind: 'List',
@@ -340,17 +365,46 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
             {
               apiVersion: 'discovery.k8s.io/v1',
               kind: 'EndpointSlice',
-              metadata: {
-                name: `${service}-e2e`,
-                namespace,
-                labels: { 'kubernetes.io/service-name': service, 'endpointslice.kubernetes.io/managed-by': 'dns01-e2e' },
-              },
+              metadata: { name: `${service}-e2e`, namespace, labels: sliceLabels(service) },
               addressType: 'IPv4',
               endpoints: [{ addresses: [host!.ip], conditions: { ready: true, serving: true, terminating: false } }],
               ports,
             },
           ],
         }));
+      },
+      async setServiceEndpoints(namespace, service, pods) {
+        // One group per distinct set of port numbers: a slice (and an Endpoints subset) has one port list.
+        const groups = new Map<string, { ports: Array<{ name: string; port: number; protocol: string }>; pods: EndpointPod[] }>();
+        for (const pod of pods) {
+          const ports = await servicePorts(namespace, service, pod.ports);
+          const key = ports.map((p) => `${p.name}-${p.port}`).join('-');
+          if (!groups.has(key)) groups.set(key, { ports, pods: [] });
+          groups.get(key)!.pods.push(pod);
+        }
+        const slices = [...groups.entries()].map(([key, g]) => ({
+          apiVersion: 'discovery.k8s.io/v1',
+          kind: 'EndpointSlice',
+          metadata: { name: `${service}-e2e-${key}`, namespace, labels: sliceLabels(service) },
+          addressType: 'IPv4',
+          endpoints: g.pods.map((p) => ({ addresses: [p.ip], conditions: { ready: p.ready, serving: true, terminating: !p.ready } })),
+          ports: g.ports,
+        }));
+        const subsets = [...groups.values()].map((g) => ({
+          ...(g.pods.some((p) => p.ready) ? { addresses: g.pods.filter((p) => p.ready).map((p) => ({ ip: p.ip })) } : {}),
+          ...(g.pods.some((p) => !p.ready) ? { notReadyAddresses: g.pods.filter((p) => !p.ready).map((p) => ({ ip: p.ip })) } : {}),
+          ports: g.ports,
+        }));
+        await cluster.apply(JSON.stringify({
+          apiVersion: 'v1',
+          kind: 'List',
+          items: [{ apiVersion: 'v1', kind: 'Endpoints', metadata: { name: service, namespace }, subsets }, ...slices],
+        }));
+        const existing = JSON.parse(await kubectl(['get', 'endpointslices', '-n', namespace, '-l', `kubernetes.io/service-name=${service},endpointslice.kubernetes.io/managed-by=dns01-e2e`, '-o', 'json'])) as {
+          items: Array<{ metadata: { name: string } }>;
+        };
+        const stale = existing.items.map((i) => i.metadata.name).filter((name) => !slices.some((sl) => sl.metadata.name === name));
+        if (stale.length > 0) await kubectl(['delete', 'endpointslice', '-n', namespace, ...stale]);
       },
       spawnInHost(name, command, args, o = {}) {
         const p = spawnManaged(name, command, args, { logFile: join(dir, `${name}.log`), wrapper: host!.exec, ...o });

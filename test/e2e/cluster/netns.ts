@@ -3,6 +3,9 @@
  * 198.18.0.(4k+2)/30 (RFC 2544 benchmark range, slot k). kube-apiserver refuses to proxy to loopback, so a
  * webhook it should reach through an Endpoints object must live on a real, non-loopback address: this one.
  *
+ * More addresses ("pod IPs", for several replicas of one server behind a Service) come from 198.18.(64+k).0/24:
+ * each is added inside the namespace and routed to it from the host (addAddress).
+ *
  * Slots are claimed with an atomic mkdir under /run/dns01-e2e and record their owner's pid, so parallel runs
  * get different slots and a slot whose owner died (crashed test) is cleaned and reused.
  */
@@ -26,6 +29,11 @@ export interface TestHost {
   hostVeth: string;
   /** The command prefix that runs a program inside the namespace. */
   exec: string[];
+  /**
+   * Adds another address inside the namespace, reachable from the host (and kube-apiserver) like `ip`: a pod IP.
+   * Addresses are never reused within a host, as a new pod gets a new IP.
+   */
+  addAddress(): Promise<string>;
   remove(): Promise<void>;
 }
 
@@ -124,6 +132,7 @@ export async function createTestHost(owner = process.pid): Promise<TestHost> {
     await removeSlot(slot);
     throw err;
   }
+  let extra = 0;
   return {
     slot,
     name: n.ns,
@@ -131,6 +140,14 @@ export async function createTestHost(owner = process.pid): Promise<TestHost> {
     ip: n.ip,
     hostVeth: n.hostVeth,
     exec: ['ip', 'netns', 'exec', n.ns],
+    async addAddress() {
+      if (extra >= 254) throw new Error(`test host ${n.ns}: no more extra addresses`);
+      const address = `198.18.${64 + slot}.${++extra}`;
+      // Both go with the namespace and the veth on remove(): nothing else to clean up.
+      await ip('-n', n.ns, 'addr', 'add', `${address}/32`, 'dev', n.nsVeth);
+      await ip('route', 'add', `${address}/32`, 'dev', n.hostVeth);
+      return address;
+    },
     remove: () => removeSlot(slot),
   };
 }

@@ -8,13 +8,19 @@
 K8S_VERSION="${K8S_VERSION:-1.37.2}"
 # What a node of the single-node cluster needs besides kube-apiserver/kubectl (built in the same pass).
 K8S_NODE_CMDS=(kubelet kube-controller-manager kube-scheduler)
+# Installed as $DNS01_BIN/<cmd>$K8S_BIN_SUFFIX: a second Kubernetes version (e.g. the oldest the chart claims)
+# lives next to the default one as kube-apiserver-v1.32.13.
+K8S_BIN_SUFFIX="${K8S_BIN_SUFFIX:-}"
+# Go toolchain for the build: "local" (the machine's go), or e.g. go1.23.12, which the go command fetches from
+# the Go module proxy (golang.org/toolchain) when an old Kubernetes does not compile with the local Go.
+K8S_GOTOOLCHAIN="${K8S_GOTOOLCHAIN:-local}"
 
 # True when $DNS01_BIN/CMD runs and reports K8S_VERSION (a version bump rebuilds).
 k8s_cmd_current() {
-  local out
+  local out bin="$DNS01_BIN/$1$K8S_BIN_SUFFIX"
   case "$1" in
-    kubectl) out="$("$DNS01_BIN/kubectl" version --client 2>/dev/null)" ;;
-    *) out="$("$DNS01_BIN/$1" --version 2>/dev/null)" ;;
+    kubectl) out="$("$bin" version --client 2>/dev/null)" ;;
+    *) out="$("$bin" --version 2>/dev/null)" ;;
   esac
   grep -q "v$K8S_VERSION\b" <<<"$out"
 }
@@ -26,7 +32,7 @@ build_k8s_cmds() {
   local mod="$DNS01_CACHE/src/k8s-$K8S_VERSION"
   local logf="$DNS01_LOGS/k8s-build-$K8S_VERSION.log"
   mkdir -p "$mod"
-  export GOFLAGS=-mod=mod GOTOOLCHAIN=local GOPROXY="${GOPROXY:-https://proxy.golang.org,direct}"
+  export GOFLAGS=-mod=mod GOTOOLCHAIN="$K8S_GOTOOLCHAIN" GOPROXY="${GOPROXY:-https://proxy.golang.org,direct}"
   (
     cd "$mod" || exit 1
     if [ ! -f go.mod ] || ! grep -q "k8s.io/kubernetes v$K8S_VERSION" go.mod; then
@@ -58,6 +64,6 @@ build_k8s_cmds() {
     tail -30 "$logf" >&2
     return 1
   fi
-  for c in "$@"; do mv -f "$out/$c" "$DNS01_BIN/$c"; done
+  for c in "$@"; do mv -f "$out/$c" "$DNS01_BIN/$c$K8S_BIN_SUFFIX"; done
   log "built $* in $((SECONDS - t0)) s"
 }
