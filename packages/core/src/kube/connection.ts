@@ -211,7 +211,7 @@ export function loadKubeConnection(kubeconfig?: string): KubeConnection {
     }
   }
 
-  function open(creds: Credentials, method: string, path: string, body: string | undefined, signal: AbortSignal): Promise<IncomingMessage> {
+  function open(creds: Credentials, method: string, path: string, body: string | undefined, signal: AbortSignal, retried = false): Promise<IncomingMessage> {
     return new Promise((resolve, reject) => {
       const req = request(
         {
@@ -230,7 +230,12 @@ export function loadKubeConnection(kubeconfig?: string): KubeConnection {
         },
         resolve,
       );
-      req.on('error', (err) => reject(err));
+      req.on('error', (err: NodeJS.ErrnoException) => {
+        // A keep-alive socket the server closed (idle timeout) just as it was reused: the request never reached
+        // it. Once more on a new socket, as Node's documentation recommends; otherwise a challenge fails for nothing.
+        if (!retried && req.reusedSocket && err.code === 'ECONNRESET' && !signal.aborted) resolve(open(creds, method, path, body, signal, true));
+        else reject(err);
+      });
       req.end(body);
     });
   }

@@ -61,15 +61,26 @@ export class StatusError extends Error {
 }
 
 /**
- * Writes a JSON answer. An error answered before the request body was read in full also closes the
+ * Writes a JSON answer. An error answered before the request body was received in full also closes the
  * connection: the rest of the body is never read, so a client cannot hold the socket open by trickling it.
+ * The body often arrived with the headers and is still being parsed when an early answer (401, 404, ...) is
+ * ready, so that check waits for the parser to finish the data at hand (one setImmediate) before deciding.
  */
 export function sendJson(res: ServerResponse, code: number, body: unknown, headers: Record<string, string> = {}): void {
+  const req = res.req as ServerResponse['req'] | undefined;
+  if (code >= 400 && req !== undefined && !req.complete) {
+    setImmediate(() => {
+      if (!res.headersSent && !res.destroyed) write(res, code, body, { ...headers, ...(req.complete ? {} : { Connection: 'close' }) });
+    });
+    return;
+  }
+  write(res, code, body, headers);
+}
+
+function write(res: ServerResponse, code: number, body: unknown, headers: Record<string, string>): void {
   const text = JSON.stringify(body);
-  const unreadBody = code >= 400 && res.req !== undefined && !res.req.complete;
   res.writeHead(code, {
     ...headers,
-    ...(unreadBody ? { Connection: 'close' } : {}),
     'Content-Type': 'application/json',
     'Content-Length': Buffer.byteLength(text),
     // Errors and challenge answers must never be cached by a proxy in between.

@@ -76,6 +76,23 @@ async function servingCertificate(tls: TlsSource, log: Logger): Promise<ServingC
   return staticServingCertificate({ certPem: tls.certPem, keyPem: tls.keyPem } satisfies KeyPairPem);
 }
 
+const answeredRaw = new WeakSet<Socket>();
+
+/**
+ * A Status answer written on a socket no ServerResponse owns (parse errors, CONNECT), then the socket closed.
+ * The close lingers (up to 2 s, reading and dropping what the client still sends): closing with unread data
+ * makes the kernel send a reset that can destroy the answer before the client reads it.
+ */
+function answerRaw(socket: Socket, code: number, phrase: string, message: string): void {
+  answeredRaw.add(socket);
+  const body = JSON.stringify(failureStatus(code, message));
+  const linger = setTimeout(() => socket.destroy(), 2_000).unref();
+  socket.once('close', () => clearTimeout(linger));
+  socket.once('end', () => socket.destroy());
+  socket.end(`HTTP/1.1 ${code} ${phrase}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  socket.resume();
+}
+
 export function createWebhookServer(options: WebhookServerOptions): WebhookServer {
   const log = options.log;
   const auth = options.auth;
@@ -122,21 +139,21 @@ export function createWebhookServer(options: WebhookServerOptions): WebhookServe
   // A malformed request, headers too large, or a request not received in time: answered with a Status when
   // nothing was written on the connection yet, then closed (what Node does, as JSON kubectl can print).
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
-    const code = err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
-    const pending = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
-    if (err.code !== 'ECONNRESET' && socket.writable && !pending?.headersSent) {
-      const message =
-        code === 408 ? 'request not received in time (headers or body too slow)'
-        : code === 431 ? 'request headers too large'
-        : `malformed HTTP request (${err.code ?? 'parse error'})`;
-      const body = JSON.stringify(failureStatus(code, message));
-      socket.write(
-        `HTTP/1.1 ${code} ${code === 408 ? 'Request Timeout' : code === 431 ? 'Request Header Fields Too Large' : 'Bad Request'}\r\n` +
-          `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-      );
-    }
-    socket.destroy();
+    // More of the same request's bytes after it was answered: the close is already lingering.
+    if (answeredRaw.has(socket)) return;
+    log.debug({ err: err.code ?? err.message }, 'malformed or timed-out request');
+    // Only a response caught half-written makes an answer impossible. One not started yet (a body still being
+    // read) is replaced by ours; a previous one on a kept-alive connection may not have emitted 'finish' yet,
+    // but once it has ended an answer after it is a well-formed sequence (Node gives up on that one too).
+    const pending = (socket as Socket & { _httpMessage?: { headersSent?: boolean; writableEnded?: boolean } })._httpMessage;
+    const halfWritten = pending !== undefined && pending !== null && pending.headersSent && !pending.writableEnded;
+    if (err.code === 'ECONNRESET' || !socket.writable || halfWritten) return void socket.destroy();
+    if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') answerRaw(socket, 408, 'Request Timeout', 'request not received in time (headers or body too slow)');
+    else if (err.code === 'HPE_HEADER_OVERFLOW') answerRaw(socket, 431, 'Request Header Fields Too Large', 'request headers too large');
+    else answerRaw(socket, 400, 'Bad Request', `malformed HTTP request (${err.code ?? 'parse error'})`);
   });
+  // Node closes a CONNECT without a word when nobody handles it; this server tunnels nothing.
+  server.on('connect', (req: { url?: string }, socket: Socket) => answerRaw(socket, 405, 'Method Not Allowed', `method CONNECT is not supported on ${req.url ?? ''}`));
 
   const inFlight = new Set<Promise<void>>();
   const app = createWebhookApp({
