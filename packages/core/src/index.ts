@@ -50,6 +50,7 @@ export {
   type EconomyOptions,
   type RateSetting,
 } from './economy/index.js';
+export { stabilizeMessage } from './challenge/message.js';
 export { secretSelector } from './solver/schema.js';
 export { mapSecrets, directorySecrets, type SecretMap } from './secrets/static.js';
 export { createLogger, silentLogger, redactingLogger } from './observability/logger.js';

@@ -87,7 +87,7 @@ describe('executeChallenge', () => {
     expect(Date.now() - started).toBeLessThan(2000);
     expect(outcome).toEqual({
       success: false,
-      message: expect.stringMatching(/stuck: Present .* did not finish within 300 ms; .* \(last provider error: ListRecords: HTTP503\)/),
+      message: 'stuck: Present _acme-challenge.example.test. failed: stuck did not finish within 300 ms; last provider error: busy (code HTTP503)',
     });
   });
 

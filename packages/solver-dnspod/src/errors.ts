@@ -11,6 +11,7 @@ export interface SdkException {
   code?: string;
   httpCode?: number;
   requestId?: string;
+  traceId?: string;
 }
 
 /** The documented quotas are per second: waiting a second lets the bucket refill. */
@@ -40,8 +41,10 @@ export function dnspodError(action: string, err: unknown, context: { endpoint: s
   const code = codeOf(err);
   const detail = e.message ?? String(err);
   const where = context.domain ? ` on ${context.domain}` : '';
-  const rid = e.requestId ? ` [RequestId ${e.requestId}]` : '';
-  const opts = { code, cause: err };
+  // The RequestId differs on every call: it goes to the log (`details`), never into the message, which
+  // cert-manager stores in the Challenge status — a changing status re-queues the Challenge at once.
+  const details = e.requestId || e.traceId ? { requestId: e.requestId, ...(e.traceId ? { traceId: e.traceId } : {}) } : undefined;
+  const opts = { code, cause: err, ...(details ? { details } : {}) };
 
   if (isInvalidHeader(err)) {
     // The SDK puts the SecretId into the Authorization header; Node refuses a header with a line break and
@@ -52,10 +55,10 @@ export function dnspodError(action: string, err: unknown, context: { endpoint: s
     );
   }
   if (context.aborted) {
-    return new SolverError(`DNSPod ${action}${where} did not answer before the challenge deadline (${detail})`, { code: 'DeadlineExceeded', cause: err });
+    return new SolverError(`DNSPod ${action}${where} did not answer before the challenge deadline (${detail})`, { code: 'DeadlineExceeded', cause: err, ...(details ? { details } : {}) });
   }
   if (code !== undefined) {
-    const base = `DNSPod ${action}${where} failed: ${code}: ${detail}${rid}`;
+    const base = `DNSPod ${action}${where} failed: ${code}: ${detail}`;
     if (code.startsWith('RequestLimitExceeded')) {
       return new SolverError(`${base} (DNSPod's per-second rate limit for this action)`, { ...opts, retryable: true, retryAfterMs: THROTTLE_WAIT_MS });
     }
@@ -82,6 +85,7 @@ export function dnspodError(action: string, err: unknown, context: { endpoint: s
       code: `HTTP${e.httpCode}`,
       retryable,
       cause: err,
+      ...(details ? { details } : {}),
     });
   }
   // No code and no status: the request never got an answer (connection refused, reset, SDK timeout).

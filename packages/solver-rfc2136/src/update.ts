@@ -79,7 +79,9 @@ async function signedExchange(unsigned: Buffer, opcode: number, what: string, op
     // No answer (lost datagram, server busy or down): updates are idempotent, so a retry is safe.
     // Without the per-attempt timeout (it shrinks with the deadline), so every retry reads the same.
     const why = (err as Error).message.replace(/ within \d+ ms/, '');
-    throw new UpdateError(`rfc2136: the ${what} got no answer from ${options.nameserver}: ${why}`, 'Timeout', true);
+    // Code NoAnswer, not Timeout: for the core a Timeout is the challenge deadline talking, while this is
+    // the server's failure, which the message at the deadline should name (core challenge/message.ts).
+    throw new UpdateError(`rfc2136: the ${what} got no answer from ${options.nameserver}: ${why}`, 'NoAnswer', true);
   }
   const reply = parsed!;
   if (!options.key || !signed) return { reply: exchange.reply, parsed: reply, overTcp: exchange.overTcp };

@@ -20,7 +20,7 @@ export class Route53Api {
     private readonly ctx: SolverContext<unknown>,
   ) {}
 
-  /** Mapped inside track(), so the core's breaker sees which errors reject the credentials. */
+  /** Mapped inside track(): the core's breaker sees which errors reject the credentials, and the deadline message names the last one. */
   private call<T>(name: string, fn: () => Promise<T>): Promise<T> {
     return this.ctx.track(name, async () => {
       try {

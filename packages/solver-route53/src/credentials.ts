@@ -22,7 +22,13 @@ export interface ResolvedCredentials {
 
 type Ctx = SolverContext<Route53Config>;
 
-const sessionName = () => `dns01-webhook-${Date.now()}`;
+/**
+ * Fixed, like cert-manager's "cert-manager": AWS quotes the session in AccessDenied messages
+ * (`assumed-role/<role>/<session> is not authorized…`), and a per-call name would make every retry's
+ * message differ. CloudTrail tells calls apart by their request ids.
+ */
+const SESSION_NAME = 'dns01-webhook';
+const sessionName = () => SESSION_NAME;
 
 function stsOptions(config: Route53Config, ctx: Ctx, credentials: Credentials | undefined, ambient: boolean) {
   return {

@@ -6,6 +6,9 @@
  * Redaction is a property of the challenge, not of a call site: every value the context hands out
  * (`ctx.secrets`, `ctx.serviceAccountTokens`, `ctx.treatAsSecret`) is registered in the challenge's
  * SecretRegistry, `ctx.log` scrubs it from every line, and the returned message is scrubbed too.
+ *
+ * The returned message is also stable: the same failure reads byte for byte the same on every retry
+ * (message.ts): volatile facts (request ids, attempts, timings, `SolverError.details`) go to the log line.
  */
 import type {
   ChallengeRequest,
@@ -24,11 +27,15 @@ import { redactingLogger } from '../observability/logger.js';
 import { SecretRegistry } from '../observability/redact.js';
 import { Economy, type ChallengeEconomy, type RateSetting } from '../economy/economy.js';
 import { formatConfigIssues } from './config.js';
+import { collectDetails, describeError, failureReason, isDeadlineLike, stabilizeMessage } from './message.js';
 
 /** Default time a solver gets: well inside kube-apiserver's 60 s, leaving room for the response. */
 export const DEFAULT_CHALLENGE_TIMEOUT_MS = 45_000;
 
 export type ChallengeOutcome = { success: true } | { success: false; message: string };
+
+/** For the failure's log line only: what the stable message left out (already scrubbed of secrets). */
+const failureDetail = new WeakMap<ChallengeOutcome, { detail?: string; details?: unknown }>();
 
 export interface ExecuteOptions {
   /** Secrets reader bound to a namespace (the core only ever passes `request.resourceNamespace`). */
@@ -117,14 +124,6 @@ export function redact(message: string, secrets: Iterable<string>): string {
   return registry.scrub(message);
 }
 
-function describeError(err: unknown): string {
-  if (err instanceof Error) {
-    const code = (err as { code?: unknown }).code;
-    const msg = err.message || err.name;
-    return typeof code === 'string' && code !== '' && !msg.includes(code) ? `${msg} (code ${code})` : msg;
-  }
-  return String(err);
-}
 
 /**
  * The challenge's signal: aborts at the deadline (reason: a TimeoutError, like AbortSignal.timeout) or when
@@ -187,7 +186,7 @@ export async function executeChallenge(
   metrics?.breakerOpen.set({ solver: solver.name }, economy.openBreakers(solver.name));
   const line = { outcome: outcome.success ? 'success' : 'failure', durationMs: Math.round(seconds * 1000), ...(shared ? { shared: true } : {}) };
   if (outcome.success) log.info(line, 'challenge done');
-  else log.warn({ ...line, error: outcome.message }, 'challenge failed');
+  else log.warn({ ...line, error: outcome.message, ...failureDetail.get(outcome) }, 'challenge failed');
   return outcome;
 }
 
@@ -205,8 +204,9 @@ async function runChallenge(
   const deadlineSignal = challengeSignal(timeoutMs, options.signal);
   const signal = deadlineSignal.signal;
   const metrics = options.metrics;
-  // Named when the deadline wins, so "did not finish" still says what the provider last answered.
-  let lastProviderError: string | undefined;
+  // The last provider call that failed for real (not a timeout), until a later call succeeds: when the
+  // deadline ends the challenge, the message names it (message.ts, failureReason).
+  let lastProviderFailure: unknown;
 
   let outcome: ChallengeOutcome;
   let onAbort: (() => void) | undefined;
@@ -268,6 +268,7 @@ async function runChallenge(
             () => metrics?.breakerRejections.inc({ solver: solver.name }),
           );
           metrics?.providerCalls.inc({ solver: solver.name, call, outcome: 'success' });
+          lastProviderFailure = undefined;
           return result;
         } catch (err) {
           // Refused by the rate limit or an open breaker: no provider call was made.
@@ -279,7 +280,7 @@ async function runChallenge(
           metrics?.providerCalls.inc({ solver: solver.name, call, outcome: 'error' });
           metrics?.providerErrors.inc({ solver: solver.name, call, code });
           log.debug({ call, code, err }, 'provider call failed');
-          lastProviderError = `${call}: ${code}`;
+          if (!isDeadlineLike(err)) lastProviderFailure = err;
           throw err;
         }
       },
@@ -290,13 +291,8 @@ async function runChallenge(
       new Promise<never>((_, reject) => {
         const fail = () =>
           reject(
-            new DeadlineError(
-              options.signal?.aborted
-                ? 'challenge aborted (server shutting down or client disconnected)'
-                : `${solver.name} did not finish within ${within}; the provider may be slow or unreachable${
-                    lastProviderError ? ` (last provider error: ${lastProviderError})` : ''
-                  }`,
-            ),
+            // Worded by failureReason, like every other way a deadline ends a challenge.
+            new DeadlineError(`${solver.name} did not finish within ${within}`),
           );
         onAbort = fail;
         if (signal.aborted) fail();
@@ -305,11 +301,13 @@ async function runChallenge(
     ]);
     outcome = { success: true };
   } catch (err) {
-    let message = describeError(err);
-    if ((err as Error)?.name === 'AbortError' || (err as Error)?.name === 'TimeoutError') {
-      message = `${solver.name} did not finish within ${within} (${message})`;
-    }
-    outcome = { success: false, message: secrets.scrub(`${solver.name}: ${request.action} ${request.resolvedFQDN} failed: ${message}`) };
+    const reason = failureReason(err, { solverName: solver.name, within, aborted: options.signal?.aborted === true, lastProviderFailure });
+    // Scrub first: stabilizing could cut a secret into parts the registry no longer recognises.
+    const message = stabilizeMessage(secrets.scrub(`${solver.name}: ${request.action} ${request.resolvedFQDN} failed: ${reason}`));
+    outcome = { success: false, message };
+    const raw = secrets.scrub(describeError(err));
+    const details = collectDetails(err);
+    failureDetail.set(outcome, { ...(message.includes(raw) ? {} : { detail: raw }), ...(details ? { details } : {}) });
   } finally {
     // Nothing of this challenge may outlive its answer: no timer, no listener on a longer-lived signal.
     if (onAbort) signal.removeEventListener('abort', onAbort);

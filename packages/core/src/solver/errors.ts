@@ -1,6 +1,9 @@
 /**
- * Errors solvers throw. The message reaches cert-manager's Challenge status verbatim (after secret
- * redaction), so write it for the person reading `kubectl describe challenge`.
+ * Errors solvers throw. The message reaches cert-manager's Challenge status (after secret redaction), so
+ * write it for the person reading `kubectl describe challenge` — and keep it identical for every retry of
+ * the same failure: cert-manager re-queues a Challenge at once whenever that status changes, so a message
+ * with a request id or a timestamp in it turns one failure into a storm of calls at the provider. Put such
+ * facts in `details`: the core logs them with the failure and never returns them.
  */
 export interface SolverErrorOptions {
   /** Provider error code, e.g. `InvalidChangeBatch`, `81044`, `LimitExceeded.RecordTtlLimit`. */
@@ -15,6 +18,11 @@ export interface SolverErrorOptions {
    * Not for "zone not found" or bad input.
    */
   credentialsRejected?: boolean;
+  /**
+   * Volatile facts about this failure (provider request id, attempt count, timings): written to the
+   * challenge's log line, never into the message cert-manager sees.
+   */
+  details?: Record<string, unknown>;
   cause?: unknown;
 }
 
@@ -23,6 +31,7 @@ export class SolverError extends Error {
   readonly retryable: boolean;
   readonly retryAfterMs: number | undefined;
   readonly credentialsRejected: boolean;
+  readonly details: Record<string, unknown> | undefined;
 
   constructor(message: string, options: SolverErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -31,6 +40,7 @@ export class SolverError extends Error {
     this.retryable = options.retryable ?? false;
     this.retryAfterMs = options.retryAfterMs;
     this.credentialsRejected = options.credentialsRejected ?? false;
+    this.details = options.details;
   }
 }
 

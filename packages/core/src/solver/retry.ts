@@ -4,7 +4,8 @@
  * would leave the next attempt no time before the deadline is not started, so the caller still has time
  * to answer cert-manager and the message names the provider's error rather than a timeout.
  * When the deadline cuts short an attempt that follows failed ones, the error also carries what the
- * last real failure said: "HTTP 502" tells the operator more than "timed out".
+ * last real failure said: "HTTP 502" tells the operator more than "timed out". Messages carry no attempt
+ * counts or timings (they go to `details`), so the same failure reads the same on every retry.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from './contract.js';
@@ -49,9 +50,11 @@ export async function withRetry<T>(fn: (attempt: number) => Promise<T>, options:
       const wait = Math.max(suggested ?? 0, Math.round(random() * ceiling));
       if (options.deadline !== undefined && Date.now() + wait + reserve >= options.deadline) {
         const last = withEarlierCause(err, previous);
-        throw new DeadlineError(`gave up after ${attempt} attempt(s): the next retry would pass the deadline; last error: ${messageOf(last)}`, {
+        // The attempt count goes to `details` (the log): in the message it would change on every retry.
+        throw new DeadlineError(`the next retry would pass the deadline; last error: ${messageOf(last)}`, {
           cause: err,
           code: (last as { code?: string }).code,
+          details: { attempts: attempt },
         });
       }
       options.onRetry?.(err, attempt, wait);
@@ -73,11 +76,14 @@ function cutShortByDeadline(err: unknown): boolean {
   return name === 'AbortError' || name === 'TimeoutError' || (code !== undefined && DEADLINE_CODES.has(code));
 }
 
-/** A deadline error after failed attempts names the last failure that was not a timeout, keeping its code. */
+/**
+ * A deadline error after failed attempts names the last failure that was not a timeout, keeping its code;
+ * that failure is its `cause`, so the executor's message (challenge/message.ts) can name it.
+ */
 function withEarlierCause(err: unknown, previous: unknown): unknown {
   if (previous === undefined || !cutShortByDeadline(err)) return err;
   return new DeadlineError(`${messageOf(err)}; an earlier attempt failed with: ${messageOf(previous)}`, {
-    cause: err,
+    cause: previous,
     code: (previous as { code?: string }).code,
   });
 }
