@@ -27,9 +27,8 @@ interface SolverUnderTest {
   secrets: SecretMap;
   /** A working config, or one with `secret` naming the Secret that holds the credential. */
   config(emu: RunningEmulator, secret?: string): Record<string, unknown>;
-  /** The emulator's names for the zone lookup and the record listing (fault injection). */
+  /** The emulator's name for the zone lookup (fault injection). */
   zoneAction: string;
-  listAction: string;
   /** What a bad credential's message must mention (so the comparison is not of two empty strings). */
   badCredential: RegExp;
   missingZone: RegExp;
@@ -44,7 +43,6 @@ const SOLVERS: Record<string, SolverUnderTest> = {
     secrets: { [NS]: { good: { id: DEFAULT_SECRET_ID, key: DEFAULT_SECRET_KEY }, wrong: { id: DEFAULT_SECRET_ID, key: 'wrong-secret-key-00000000000000000' } } },
     config: (emu, secret = 'good') => ({ secretIdRef: { name: secret, key: 'id' }, secretKeyRef: { name: secret, key: 'key' }, ttl: 600, endpoint: emu.url }),
     zoneAction: 'DescribeDomain',
-    listAction: 'DescribeRecordList',
     badCredential: /AuthFailure\.SignatureFailure/,
     missingZone: /no DNSPod domain hosts/,
     badConfig: (emu) => ({ secretIdRef: { name: 'good', key: 'id' }, secretKeyRef: { name: 'good', key: 'key' }, ttl: 'ten minutes', endpoint: emu.url }),
@@ -60,7 +58,6 @@ const SOLVERS: Record<string, SolverUnderTest> = {
       endpoint: emu.url,
     }),
     zoneAction: 'ListHostedZonesByName',
-    listAction: 'ListResourceRecordSets',
     badCredential: /SignatureDoesNotMatch/,
     missingZone: /no public hosted zone/,
     badConfig: (emu) => ({ region: 'us-east-1', accessKeyIDSecretRef: { name: 'good', key: 'id' }, endpoint: emu.url }),
@@ -71,7 +68,6 @@ const SOLVERS: Record<string, SolverUnderTest> = {
     secrets: { [NS]: { good: { token: CF_TOKEN }, wrong: { token: CF_WRONG } } },
     config: (emu, secret = 'good') => ({ apiTokenSecretRef: { name: secret, key: 'token' }, endpoint: emu.url }),
     zoneAction: 'GET zones',
-    listAction: 'GET dns_records',
     badCredential: /HTTP 40[13]/,
     missingZone: /no zone found/,
     badConfig: (emu) => ({ apiTokenSecretRef: { name: 'good', key: 'token' }, apiKeySecretRef: { name: 'good', key: 'token' }, email: 'a@b.test', endpoint: emu.url }),
@@ -125,7 +121,9 @@ for (const [name, s] of Object.entries(SOLVERS)) {
     });
 
     it('throttled until the deadline', async () => {
-      emu.control.inject({ kind: 'throttle', action: s.listAction, times: 10_000 });
+      // Every call (whichever the solver makes first: with a cached zone and "already exists" codes, a
+      // Present may be a single write).
+      emu.control.inject({ kind: 'throttle', times: 10_000 });
       try {
         expectIdentical(await failures(s.config(emu), [1200, 1500, 2000]), /throttl|rate|RequestLimitExceeded|429/i);
       } finally {

@@ -20,7 +20,7 @@ import type {
   SolverContext,
 } from '../solver/contract.js';
 import { createHash } from 'node:crypto';
-import { ConfigError, DeadlineError, SolverError, isRetryable } from '../solver/errors.js';
+import { ConfigError, DeadlineError, SolverError, isNamed, isRetryable } from '../solver/errors.js';
 import { challengeRequestProblem } from '../solver/names.js';
 import type { Metrics } from '../observability/metrics.js';
 import { redactingLogger } from '../observability/logger.js';
@@ -302,8 +302,11 @@ async function runChallenge(
     outcome = { success: true };
   } catch (err) {
     const reason = failureReason(err, { solverName: solver.name, within, aborted: options.signal?.aborted === true, lastProviderFailure });
-    // Scrub first: stabilizing could cut a secret into parts the registry no longer recognises.
-    const message = stabilizeMessage(secrets.scrub(`${solver.name}: ${request.action} ${request.resolvedFQDN} failed: ${reason}`));
+    // Scrub first: stabilizing could cut a secret into parts the registry no longer recognises. The
+    // breaker's message is stable by construction (its times belong to the cool-down, not the attempt),
+    // so it keeps them; everything else goes through the stabilizer.
+    const scrubbed = secrets.scrub(`${solver.name}: ${request.action} ${request.resolvedFQDN} failed: ${reason}`);
+    const message = isNamed(err, 'CredentialsRejectedError') ? scrubbed : stabilizeMessage(scrubbed);
     outcome = { success: false, message };
     const raw = secrets.scrub(describeError(err));
     const details = collectDetails(err);
