@@ -3,7 +3,7 @@
  * HTTPS and checks the record through real DNS, then stops it with SIGTERM.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { request } from 'node:https';
 import { createSocket } from 'node:dgram';
 import { existsSync } from 'node:fs';
@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { queryTxt } from '../src/dns/index.js';
 
 const CLI = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
+const REPO_ROOT = fileURLToPath(new URL('../../..', import.meta.url));
 
 interface Dev {
   child: ChildProcess;
@@ -89,6 +90,12 @@ describe('dns01-webhook dev', () => {
     expect(res.status).toBe(201);
     expect(res.json.response).toEqual({ uid: 'dev-1', success: true });
     expect(await queryTxt(name, { server })).toEqual({ rcode: 'NOERROR', values: [key], authoritative: true });
+    // The printed check line runs exactly as printed, from the repository (npx finds the linked bin).
+    const checkLine = dev.stdout.split('\n').find((l) => l.trim().startsWith('npx dns01-webhook check'))!.trim();
+    expect(checkLine).toBe(`npx dns01-webhook check --nameserver ${server} --fqdn ${name} --key ${key}`);
+    const check = spawnSync('sh', ['-c', checkLine], { cwd: REPO_ROOT, encoding: 'utf8', timeout: 60_000 });
+    expect(check.status, `${check.stdout}${check.stderr}`).toBe(0);
+    expect(check.stdout).toContain(key);
 
     const res2 = await post(cleanup.url, cleanup.body);
     expect(res2.json.response.success).toBe(true);

@@ -91,7 +91,7 @@ export function devInstructions(o: { url: string; group: string; fqdn: string; z
     '',
     'See it in DNS:',
     `  dig @${HOST} -p ${o.dnsPort} TXT ${unFqdn(o.fqdn)} +short`,
-    `  dns01-webhook check --nameserver ${HOST}:${o.dnsPort} --fqdn ${o.fqdn} --key ${o.key}`,
+    `  npx dns01-webhook check --nameserver ${HOST}:${o.dnsPort} --fqdn ${o.fqdn} --key ${o.key}`,
     '',
     'Clean it up:',
     `  ${curl('CleanUp')}`,
