@@ -33,9 +33,11 @@ for (const [style, config] of [
         pollIntervalMs: 100,
         timeoutMs: 5_000,
         concurrency: 5,
+        failures: [{ name: 'zone not hosted', zone: 'not-hosted.test.' }],
       });
     it('basic: Present is visible in DNS, idempotent, CleanUp removes it, twice is fine', () => kit().basic(), 20_000);
     it('extended (strict): CleanUp of B keeps A at the same name', () => kit().extended(), 20_000);
     it('concurrency: 5 parallel Presents and CleanUps at one name', () => kit().concurrency(), 20_000);
+    it('stable failures: wrong credentials, missing Secret, zone not hosted — each repeated, byte-identical', () => kit().stableFailures(), 20_000);
   });
 }

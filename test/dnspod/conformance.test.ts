@@ -39,6 +39,7 @@ for (const [shape, config] of Object.entries(shapes)) {
         timeoutMs: 5_000,
         challengeTimeoutMs: 10_000,
         concurrency: 6,
+        failures: [{ name: 'zone not hosted', zone: 'not-hosted.test.' }],
       });
 
     it('basic: Present visible in DNS, idempotent, CleanUp twice', async () => {
@@ -49,6 +50,9 @@ for (const [shape, config] of Object.entries(shapes)) {
     });
     it('concurrency: parallel Presents and CleanUps at one name', async () => {
       await kit().concurrency();
+    });
+    it('stable failures: wrong credentials, missing Secret, zone not hosted — each repeated, byte-identical', async () => {
+      await kit().stableFailures();
     });
     it('left nothing behind and went through the SDK', () => {
       expect(emu.records()).toEqual([]);

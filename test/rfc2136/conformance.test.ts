@@ -36,6 +36,7 @@ for (const [kind, start] of [['Knot DNS', startKnot], ['BIND 9', startBind]] as 
     it('basic: Present is visible in DNS, idempotent, CleanUp removes it, twice is fine', () => kit().basic(), 30_000);
     it('extended (strict): CleanUp of B keeps A at the same name', () => kit().extended(), 30_000);
     it('concurrency: 8 parallel Presents and CleanUps at one name', () => kit().concurrency(), 30_000);
+    it('stable failures: wrong TSIG secret and missing Secret, each repeated, byte-identical', () => kit().stableFailures(), 30_000);
     it('basic over TCP only (protocol: TCP)', () => kit({ protocol: 'TCP' }).basic(), 30_000);
 
     it('every TSIG algorithm: Present adds the value, CleanUp deletes exactly it', async () => {

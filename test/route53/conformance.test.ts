@@ -28,10 +28,12 @@ describe('route53 conformance (emulator, zone looked up by name)', () => {
       pollIntervalMs: 100,
       timeoutMs: 5_000,
       concurrency: 6,
+      failures: [{ name: 'zone not hosted', zone: 'not-hosted.test.' }],
     });
   it('basic: Present visible in DNS, idempotent, CleanUp removes it, twice is fine', () => kit().basic(), 20_000);
   it('extended (strict): CleanUp of B leaves A', () => kit().extended(), 20_000);
   it('concurrency: 6 parallel Presents all land (compare-and-swap), 6 parallel CleanUps leave none', () => kit().concurrency(), 25_000);
+  it('stable failures: wrong credentials, missing Secret, zone not hosted — each repeated, byte-identical', () => kit().stableFailures(), 25_000);
 });
 
 describe('route53 conformance (hostedZoneID given)', () => {

@@ -10,7 +10,7 @@ import { mapSecrets } from '../src/secrets/static.js';
 import { silentLogger } from '../src/observability/logger.js';
 import { Metrics } from '../src/observability/metrics.js';
 import { createCA, issueCertificate } from '../src/testing/index.js';
-import { deletesEverything as brokenDeletesEverything } from './fixtures/broken-solvers.js';
+import { deletesEverything as brokenDeletesEverything, embedsRequestId } from './fixtures/broken-solvers.js';
 
 const ZONE = 'example.test.';
 const GROUP = 'acme.conformance.test';
@@ -30,6 +30,7 @@ beforeAll(async () => {
   const registry = new SolverRegistry();
   registry.register(memorySolver(store));
   registry.register(deletesEverything);
+  registry.register(embedsRequestId('opaque-ids', 'opaque', 'never-configured'));
   server = createWebhookServer({
     groupName: GROUP,
     registry,
@@ -61,6 +62,16 @@ describe('conformance kit against a running webhook', () => {
     const kit = conformance({ webhook: { url, groupName: GROUP, solverName: 'deletes-everything', insecure: true }, ...fast() });
     await kit.basic();
     await expect(kit.extended()).rejects.toThrow(/expected TXT ".+" to stay at .* but DNS shows NXDOMAIN/);
+  });
+
+  it('stable failures over HTTPS: a message that embeds a request id is caught from response.status', async () => {
+    const kit = conformance({
+      webhook: { url, groupName: GROUP, solverName: 'opaque-ids', ca: caPem },
+      failures: [{ name: 'bad credential', config: {} }],
+      ...fast(),
+    });
+    expect(kit.cases.at(-1)?.name).toMatch(/^stable failures: bad credential/);
+    await expect(kit.stableFailures()).rejects.toThrow(/"bad credential" gave different messages on repeats 1 and 2.*\(ref [0-9a-f]{12}\)/s);
   });
 
   it('reports the solver failure message from response.status', async () => {

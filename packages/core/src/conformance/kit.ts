@@ -1,7 +1,8 @@
 /**
  * The conformance kit: cert-manager's DNS-01 conformance checks (test/acme Basic and Extended) plus
  * idempotency and concurrency, run against a solver in-process or a running webhook, and checked through
- * real DNS queries to the nameserver that serves the zone.
+ * real DNS queries to the nameserver that serves the zone. Plus the webhook's own rule that cert-manager
+ * cannot check: a failure reads byte for byte the same on every retry (stable-failures.ts).
  */
 import { randomBytes } from 'node:crypto';
 import type { Solver } from '../solver/contract.js';
@@ -9,6 +10,7 @@ import { toFqdn } from '../solver/names.js';
 import { parseServer, queryTxt } from '../dns/client.js';
 import { inProcessRunner, webhookRunner, type Action, type ChallengeRunner, type InProcessOptions, type WebhookTarget } from './target.js';
 import { describeAnswer, waitForTxt, type WatchOptions } from './watch.js';
+import { checkStableFailures, prepareScenarios, type FailureScenario } from './stable-failures.js';
 
 export interface ConformanceOptions extends InProcessOptions {
   /** The solver under test, run in-process through executeChallenge (give this or `webhook`). */
@@ -33,6 +35,19 @@ export interface ConformanceOptions extends InProcessOptions {
   timeoutMs?: number;
   /** Parallel challenges in the concurrency case; default 5. */
   concurrency?: number;
+  /**
+   * Failures the `stable failures` case repeats, comparing the messages byte for byte (a zone the provider
+   * does not host, a provider fault injected in `before`, ...). In-process, the kit also derives two from the
+   * solver's own Secrets (see `deriveFailures`).
+   */
+  failures?: FailureScenario[];
+  /**
+   * In-process with `secrets`/`secretsFor`: also run "wrong credentials" (every Secret value the solver reads
+   * replaced by a wrong one of the same shape) and "missing Secret". Default true.
+   */
+  deriveFailures?: boolean;
+  /** How often each failure is repeated; default 3. */
+  failureRepeats?: number;
 }
 
 export interface ConformanceCase {
@@ -49,6 +64,8 @@ export interface ConformanceKit {
   extended(): Promise<void>;
   /** N parallel Presents with distinct keys at one name all visible; N parallel CleanUps leave none. */
   concurrency(): Promise<void>;
+  /** Each failure scenario, repeated: every repeat fails, with a byte-identical message. */
+  stableFailures(): Promise<void>;
 }
 
 /** A value shaped like an ACME DNS-01 key (base64url of a SHA-256). */
@@ -179,14 +196,37 @@ export function conformance(options: ConformanceOptions): ConformanceKit {
     });
   }
 
+  const scenarios = prepareScenarios({
+    ...(options.solver ? { solver: options.solver } : {}),
+    inProcess: options,
+    ...(options.failures ? { failures: options.failures } : {}),
+    derive: options.deriveFailures ?? true,
+    runner,
+    defaults: () => ({
+      fqdn: fqdnForCase(),
+      zone,
+      key: randomKey(),
+      config: options.config,
+      resourceNamespace: options.resourceNamespace ?? 'default',
+      allowAmbientCredentials: options.allowAmbientCredentials ?? false,
+    }),
+  });
+  const repeats = options.failureRepeats ?? 3;
+  if (!Number.isInteger(repeats) || repeats < 2) throw new Error('conformance: failureRepeats must be an integer >= 2');
+  const stableFailures = () => checkStableFailures(scenarios, repeats);
+
   return {
     basic,
     extended,
     concurrency,
+    stableFailures,
     cases: [
       { name: 'basic: Present is visible in DNS, idempotent, and CleanUp removes it (twice is fine)', run: basic },
       { name: 'extended: CleanUp removes only its own value when two share a name', run: extended },
       { name: `concurrency: ${concurrencyN} parallel Presents and CleanUps at one name`, run: concurrency },
+      ...(scenarios.length
+        ? [{ name: `stable failures: ${scenarios.map((f) => f.name).join(', ')} — ${repeats} repeats each read the same`, run: stableFailures }]
+        : []),
     ],
   };
 }

@@ -6,6 +6,7 @@ import { request as httpsRequest } from 'node:https';
 import { randomUUID } from 'node:crypto';
 import type { ChallengeRequest, Logger, SecretReader, Solver } from '../solver/contract.js';
 import { executeChallenge } from '../challenge/execute.js';
+import type { Economy } from '../economy/economy.js';
 import { mapSecrets, type SecretMap } from '../secrets/static.js';
 import { silentLogger } from '../observability/logger.js';
 import { unFqdn } from '../solver/names.js';
@@ -61,6 +62,8 @@ export interface InProcessOptions {
   log?: Logger;
   /** Per-challenge deadline (executeChallenge's timeoutMs). */
   challengeTimeoutMs?: number;
+  /** The provider economy challenges share (executeChallenge's `economy`); default the process's. */
+  economy?: Economy;
 }
 
 export function inProcessRunner(solver: Solver<any>, options: InProcessOptions): ChallengeRunner {
@@ -75,6 +78,7 @@ export function inProcessRunner(solver: Solver<any>, options: InProcessOptions):
       secretsFor,
       log,
       ...(options.challengeTimeoutMs === undefined ? {} : { timeoutMs: options.challengeTimeoutMs }),
+      ...(options.economy ? { economy: options.economy } : {}),
     });
     if (!outcome.success) throw new Error(`${action} failed: ${outcome.message}`);
   };
