@@ -22,6 +22,11 @@
  *   6. Honour `ctx.signal`: it aborts before kube-apiserver's 60 s timeout, leaving time to answer.
  *   7. Throw `SolverError` with a message a person can act on; never put a secret in it (the core scrubs
  *      every value read through `ctx.secrets` from messages and logs anyway, see `treatAsSecret`).
+ *   8. The same failure gives the same message, byte for byte, on every retry: cert-manager re-queues a
+ *      Challenge at once whenever its status message changes, so a request id, timestamp, attempt count or
+ *      duration in it turns one failure into a storm of provider calls. Put those in `SolverError.details`
+ *      (logged with the failure, never returned). The core words deadline/retry endings itself and strips
+ *      volatile shapes it knows (`stabilizeMessage`); the conformance kit's `stable failures` case checks it.
  *
  * Implementations must be safe for concurrent use: several challenges for one name may run at once.
  *
@@ -119,7 +124,9 @@ export interface SolverContext<Config> {
   treatAsSecret(value: string): void;
   /**
    * Wraps one provider API call for metrics (`dns01_webhook_provider_calls_total{solver,call,outcome}`)
-   * and debug logs. Use it around every SDK call. After `useCredential`, it also waits for the credential's
+   * and debug logs. Use it around every SDK call, and map the SDK's error to a SolverError inside `fn`: the
+   * core remembers the last failed call and names it when the deadline ends the challenge (a timeout or an
+   * abort says when, not why). After `useCredential`, it also waits for the credential's
    * rate limit (failing fast with a stable message when no slot frees up before the deadline) and goes
    * through its breaker. `call` is the provider's action name: per-action `rateLimits` match on it.
    */
