@@ -10,7 +10,7 @@
  */
 import { defineSolver, querySoa, SolverError, withRetry, type ChallengeRequest, type SolverCheck, type SolverContext } from '@dns01-webhook/core';
 import { DEFAULT_ALGORITHM, rfc2136ConfigSchema, type Rfc2136Config } from './config.js';
-import { querySoaSigned, sendUpdate, UpdateError } from './update.js';
+import { querySoaSigned, sendUpdate, UpdateError, type UpdateOptions } from './update.js';
 import type { TsigKey } from './tsig.js';
 import { CLASS, TYPE, txtRdata, type ResourceRecord } from './wire.js';
 
@@ -37,6 +37,18 @@ async function tsigKey(config: Rfc2136Config, ctx: SolverContext<Rfc2136Config>)
   return { name: config.tsigKeyName, algorithm: config.tsigAlgorithm ?? DEFAULT_ALGORITHM, secret: Buffer.from(text, 'base64') };
 }
 
+/** One exchange with the server; its timeout is computed per attempt, from what is left of the deadline. */
+function exchangeOptions(request: ChallengeRequest, ctx: SolverContext<Rfc2136Config>, key: TsigKey | undefined): UpdateOptions {
+  return {
+    nameserver: ctx.config.nameserver,
+    zone: request.resolvedZone,
+    ...(key ? { key } : {}),
+    protocol: ctx.config.protocol ?? 'UDP',
+    timeoutMs: Math.max(1, Math.min(MAX_EXCHANGE_MS, ctx.deadline - Date.now() - DEADLINE_MARGIN_MS)),
+    signal: ctx.signal,
+  };
+}
+
 /** For NOTAUTH/NOTZONE: which zone the server itself says holds the name, to tell the user what to fix. */
 async function zoneHint(request: ChallengeRequest, nameserver: string, ctx: SolverContext<Rfc2136Config>): Promise<string> {
   try {
@@ -60,17 +72,7 @@ async function change(request: ChallengeRequest, ctx: SolverContext<Rfc2136Confi
   const call = action === 'add' ? 'UpdateAdd' : 'UpdateDelete';
   try {
     const result = await withRetry(
-      () =>
-        ctx.track(call, () =>
-          sendUpdate([rr], {
-            nameserver: config.nameserver,
-            zone: request.resolvedZone,
-            ...(key ? { key } : {}),
-            protocol: config.protocol ?? 'UDP',
-            timeoutMs: Math.max(1, Math.min(MAX_EXCHANGE_MS, ctx.deadline - Date.now() - DEADLINE_MARGIN_MS)),
-            signal: ctx.signal,
-          }),
-        ),
+      () => ctx.track(call, () => sendUpdate([rr], exchangeOptions(request, ctx, key))),
       {
         signal: ctx.signal,
         deadline: ctx.deadline,
@@ -94,17 +96,7 @@ async function check(request: ChallengeRequest, ctx: SolverContext<Rfc2136Config
   const config = ctx.config;
   const key = await tsigKey(config, ctx);
   const answer = await withRetry(
-    () =>
-      ctx.track('QuerySOA', () =>
-        querySoaSigned(request.resolvedFQDN, {
-          nameserver: config.nameserver,
-          zone: request.resolvedZone,
-          ...(key ? { key } : {}),
-          protocol: config.protocol ?? 'UDP',
-          timeoutMs: Math.max(1, Math.min(MAX_EXCHANGE_MS, ctx.deadline - Date.now() - DEADLINE_MARGIN_MS)),
-          signal: ctx.signal,
-        }),
-      ),
+    () => ctx.track('QuerySOA', () => querySoaSigned(request.resolvedFQDN, exchangeOptions(request, ctx, key))),
     { signal: ctx.signal, deadline: ctx.deadline },
   );
   if (!answer.zone || !answer.authoritative) {
