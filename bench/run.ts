@@ -23,7 +23,7 @@ import { createCA, issueCertificate } from '@dns01-webhook/core/testing';
 import { startCluster, type Cluster } from '../test/e2e/cluster/cluster.js';
 import { prepareCheckout, type Checkout } from './lib/checkouts.js';
 import { runLoad, type LoadResult } from './lib/load.js';
-import { goReference, ours, rssOf, startServer, type BenchFiles, type RunningServer, type ServerKind } from './lib/servers.js';
+import { cpuMsOf, goReference, ours, rssOf, startServer, type BenchFiles, type RunningServer, type ServerKind } from './lib/servers.js';
 import { renderReport, type CaseResult, type ReportInput } from './lib/report.js';
 
 const execAsync = promisify(execFile);
@@ -58,9 +58,10 @@ const MATRIX: Case[] = [
 ];
 
 const USAGE = `usage: npm run bench -- [--ours <dir|git-ref>]... [--rounds 3] [--duration 5] [--warmup 1]
-                       [--cold-starts 3] [--cases direct,proxy,sar,masters,c16,...] [--soak <s>] [--go-h1] [--quick] [--write]
+                       [--cold-starts 3] [--cases direct,proxy,sar,masters,c16,...] [--soak <s>] [--go-h1] [--profile <dir>] [--quick] [--write]
   --go-h1   also run the Go reference with --disable-http2-serving ("go-h1"): what HTTP/1.1 instead of HTTP/2
-            between kube-apiserver's proxy and a server costs, on the same server`;
+            between kube-apiserver's proxy and a server costs, on the same server
+  --profile <dir>  run ours with node --cpu-prof, one .cpuprofile per process in <dir> (written when it stops)`;
 
 function log(message: string): void {
   process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)} load ${loadavg()[0]!.toFixed(2)}] ${message}\n`);
@@ -77,6 +78,7 @@ function options() {
       cases: { type: 'string' },
       soak: { type: 'string' },
       'go-h1': { type: 'boolean' },
+      profile: { type: 'string' },
       quick: { type: 'boolean' },
       write: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
@@ -104,6 +106,7 @@ function options() {
     coldStarts: Math.max(1, num(values['cold-starts'], quick ? 1 : 3, 'cold-starts')),
     soakS: num(values.soak, 0, 'soak'),
     goH1: values['go-h1'] === true,
+    profileDir: values.profile === undefined ? undefined : resolve(values.profile),
     cases,
     write: values.write === true,
     argv: process.argv.slice(2),
@@ -210,7 +213,7 @@ async function main(): Promise<void> {
     const serverKinds: ServerKind[] = [
       goReference(refwebhook, kindOf('go').group, files, cluster.host.ip),
       ...(o.goH1 ? [goReference(refwebhook, kindOf('go-h1').group, files, cluster.host.ip, { http1Only: true })] : []),
-      ...checkouts.map((c) => ours(c, kindOf(c.label).group, files, cluster.host.ip)),
+      ...checkouts.map((c) => ours(c, kindOf(c.label).group, files, cluster.host.ip, o.profileDir)),
     ];
 
     // RBAC for the SubjectAccessReview cases, and one APIService per server.
@@ -285,24 +288,29 @@ async function main(): Promise<void> {
 
     const results: CaseResult[] = [];
     for (const c of o.cases) {
-      const perServer = new Map<string, Array<LoadResult & { load1: number; connections?: number }>>();
+      const perServer = new Map<string, Array<LoadResult & { load1: number; cpuUsPerRequest: number; connections?: number }>>();
       for (let round = 0; round < o.rounds; round++) {
         // Alternate who goes first, so a trend in the machine's load does not favour one side.
         const order = round % 2 === 0 ? running : [...running].reverse();
         for (const server of order) {
           const load1 = loadavg()[0]!;
           const pending = runLoad(loadgen, loadFor(server, c));
+          // The server's CPU time over the measured part of the round: CPU per request is what a busy shared
+          // machine disturbs least (requests/s falls with every process that competes for the core).
+          await sleep(o.warmupS * 1000);
+          const cpuStart = cpuMsOf(server.process.pid);
           let connections: number | undefined;
           if (c.path === 'proxy') {
-            await sleep((o.warmupS + o.durationS / 2) * 1000);
+            await sleep((o.durationS / 2) * 1000);
             connections = await connectionsTo(cluster, server.port).catch(() => undefined);
           }
           const r = await pending;
+          const cpuUsPerRequest = ((cpuMsOf(server.process.pid) - cpuStart) * 1000) / Math.max(1, r.rps * o.durationS);
           if (r.errors > 0) log(`${server.kind.label} ${c.path}/${c.identity} c=${c.concurrency}: ${r.errors} errors (${r.firstError}) ${JSON.stringify(r.status)}`);
           const list = perServer.get(server.kind.label) ?? [];
-          list.push({ ...r, load1, ...(connections !== undefined ? { connections } : {}) });
+          list.push({ ...r, load1, cpuUsPerRequest, ...(connections !== undefined ? { connections } : {}) });
           perServer.set(server.kind.label, list);
-          log(`${c.path}/${c.identity} c=${c.concurrency} round ${round + 1} ${server.kind.label}: ${r.rps.toFixed(0)} rps p50 ${r.p50Ms} p99 ${r.p99Ms} ms${connections !== undefined ? `, ${connections} conns` : ''}`);
+          log(`${c.path}/${c.identity} c=${c.concurrency} round ${round + 1} ${server.kind.label}: ${r.rps.toFixed(0)} rps p50 ${r.p50Ms} p99 ${r.p99Ms} ms, ${cpuUsPerRequest.toFixed(0)} µs CPU/request${connections !== undefined ? `, ${connections} conns` : ''}`);
         }
       }
       results.push({ case: c, rounds: Object.fromEntries(perServer) });

@@ -4,7 +4,7 @@ import { median, type LoadResult } from './load.js';
 export interface CaseResult {
   case: { path: 'direct' | 'proxy'; identity: 'masters' | 'sar'; concurrency: number };
   /** Per server label, one entry per round (in round order). */
-  rounds: Record<string, Array<LoadResult & { load1: number; connections?: number }>>;
+  rounds: Record<string, Array<LoadResult & { load1: number; connections?: number; cpuUsPerRequest?: number }>>;
 }
 
 export interface ReportInput {
@@ -26,6 +26,13 @@ const f2 = (n: number) => (Number.isFinite(n) ? n.toFixed(2) : '–');
 
 const PATHS = { direct: 'direct', proxy: 'through kube-apiserver' } as const;
 const IDENTITIES = { masters: 'system:masters', sar: 'SAR-checked group' } as const;
+
+/** Server CPU per request, ours over Go's (< 1: ours spends less); median and range of the per-round ratios. */
+function cpuRatio(ours: Array<{ cpuUsPerRequest?: number }>, go: Array<{ cpuUsPerRequest?: number }>): string {
+  const per = ours.map((r, i) => (r.cpuUsPerRequest ?? NaN) / (go[i]?.cpuUsPerRequest ?? NaN)).filter(Number.isFinite);
+  if (per.length === 0) return '–';
+  return per.length < 2 ? f2(per[0]!) : `${f2(median(per))} (${f2(Math.min(...per))}–${f2(Math.max(...per))})`;
+}
 
 /** Ratio of medians, and the range of per-round ratios (rounds are paired: same round, adjacent in time). */
 function ratio(ours: LoadResult[], go: LoadResult[]): string {
@@ -54,7 +61,8 @@ export function renderReport(input: ReportInput): string {
   const head = ['path, identity', 'c'];
   for (const l of labels) head.push(`${l} rps`);
   for (const l of ourLabels) head.push(`${l} / go`);
-  head.push(`p50 ms ${labels.join(' / ')}`, `p99 ms ${labels.join(' / ')}`);
+  head.push(`p50 ms ${labels.join(' / ')}`, `p99 ms ${labels.join(' / ')}`, `CPU µs/request ${labels.join(' / ')}`);
+  for (const l of ourLabels) head.push(`CPU/request ${l} / go`);
   if (input.results.some((r) => r.case.path === 'proxy')) head.push(`conns ${labels.join(' / ')}`);
   head.push('errors', 'load');
   out.push(`| ${head.join(' | ')} |`);
@@ -66,6 +74,8 @@ export function renderReport(input: ReportInput): string {
     for (const l of ourLabels) row.push(ratio(rounds(l), rounds('go')));
     row.push(labels.map((l) => f2(median(rounds(l).map((x) => x.p50Ms)))).join(' / '));
     row.push(labels.map((l) => f1(median(rounds(l).map((x) => x.p99Ms)))).join(' / '));
+    row.push(labels.map((l) => f0(median(rounds(l).map((x) => x.cpuUsPerRequest ?? NaN)))).join(' / '));
+    for (const l of ourLabels) row.push(cpuRatio(rounds(l), rounds('go')));
     if (head.some((h) => h.startsWith('conns'))) {
       row.push(r.case.path === 'proxy' ? labels.map((l) => f0(median(rounds(l).map((x) => x.connections ?? NaN)))).join(' / ') : '');
     }

@@ -59,13 +59,15 @@ export function goReference(binary: string, group: string, files: BenchFiles, bi
   };
 }
 
-export function ours(checkout: Checkout, group: string, files: BenchFiles, bindAddress: string): ServerKind {
+/** `profileDir`: run under `node --cpu-prof`, the profile written there when the process stops. */
+export function ours(checkout: Checkout, group: string, files: BenchFiles, bindAddress: string, profileDir?: string): ServerKind {
   return {
     label: checkout.label,
     group,
     command: (port) => ({
       command: process.execPath,
       args: [
+        ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []),
         checkout.cli,
         'serve',
         `--group-name=${group}`,
@@ -99,6 +101,16 @@ export function rssOf(pid: number): { rssMiB: number; peakMiB: number } {
   const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
   return { rssMiB: kb('VmRSS') / 1024, peakMiB: kb('VmHWM') / 1024 };
 }
+
+/** CPU time (user + system, all threads) a process has used so far, in ms. */
+export function cpuMsOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th, in clock ticks.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_S;
+}
+/** USER_HZ: 100 on Linux for every architecture the benchmark runs on. */
+const CLOCK_TICKS_PER_S = 100;
 
 /** One GET without a client certificate; resolves the status, or 0 when nothing answers yet. */
 function probe(url: string, ca: string): Promise<number> {
