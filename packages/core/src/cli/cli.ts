@@ -22,7 +22,7 @@ Flags:
   -v, --version  print the version`;
 
 function version(): string {
-  // dist/cli/main.js and src/cli/main.ts both sit two levels below the package root.
+  // dist/cli/cli.js, dist/bundle/cli.js and src/cli/cli.ts all sit two levels below the package root.
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
   return pkg.version;
 }

@@ -12,7 +12,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import { Agent, request, type AgentOptions, type RequestOptions } from 'node:https';
-import { createRequire } from 'node:module';
+import { load as loadYaml } from 'js-yaml';
 import { homedir } from 'node:os';
 import { delimiter, dirname, isAbsolute, join } from 'node:path';
 import { KubeApiError, toKubeApiError } from './errors.js';
@@ -53,10 +53,7 @@ interface KubeconfigFile {
 function parseKubeconfig(path: string): KubeconfigFile {
   const text = readFileSync(path, 'utf8');
   if (text.trimStart().startsWith('{')) return JSON.parse(text) as KubeconfigFile;
-  // YAML only when the file is YAML (never in-cluster); required synchronously so configuration errors
-  // still surface from createKubeClient itself.
-  const yaml = createRequire(import.meta.url)('js-yaml') as { load(text: string): unknown };
-  return (yaml.load(text) ?? {}) as KubeconfigFile;
+  return (loadYaml(text) ?? {}) as KubeconfigFile;
 }
 
 const fromBase64 = (data: string) => Buffer.from(data, 'base64');
