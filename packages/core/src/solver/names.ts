@@ -5,8 +5,13 @@
 import { domainToASCII } from 'node:url';
 import type { ChallengeRequest } from './contract.js';
 
+/** Lower-case ASCII labels, each ending in one dot: toFqdn would return such a name unchanged. */
+const CANONICAL_FQDN = /^(?:[a-z0-9_*-]+\.)+$/;
+
 /** `Example.COM` → `example.com.` (lower-case, one trailing dot, IDNA to ASCII/punycode). */
 export function toFqdn(name: string): string {
+  // Already one (what every challenge carries): checked on each request, several times, so skip the rebuild.
+  if (CANONICAL_FQDN.test(name)) return name;
   const trimmed = name.trim().replace(/\.+$/, '');
   if (trimmed === '') return '.';
   const ascii = trimmed
@@ -49,6 +54,10 @@ export const MAX_LABEL_OCTETS = 63;
  */
 export const MAX_ZONE_CANDIDATES = 8;
 
+/** Names dnsNameProblem accepts without further ado: lower-case labels of 1–63 allowed characters, one optional trailing dot. */
+const VALID_NAME = /^(?:[a-z0-9_-]{1,63}\.)*[a-z0-9_-]{1,63}\.?$/;
+const VALID_WILDCARD_NAME = /^(?:\*\.)?(?:[a-z0-9_-]{1,63}\.)*[a-z0-9_-]{1,63}\.?$/;
+
 /** Shown in error messages instead of an arbitrarily long name. */
 function shorten(name: string): string {
   return name.length > 80 ? `${name.slice(0, 40)}…${name.slice(-30)} (${name.length} characters)` : name;
@@ -60,6 +69,10 @@ function shorten(name: string): string {
  * certificate's dnsName). Checked on every challenge before any provider call.
  */
 export function dnsNameProblem(name: string, options: { wildcard?: boolean } = {}): string | undefined {
+  // The common case, a valid lower-case name, in one test (this runs several times per challenge).
+  if (name.length <= MAX_NAME_OCTETS + 1 && (options.wildcard ? VALID_WILDCARD_NAME : VALID_NAME).test(name) && unFqdn(name).length <= MAX_NAME_OCTETS) {
+    return undefined;
+  }
   if (name.length > 4 * MAX_NAME_OCTETS) return `${shorten(name)} is longer than ${MAX_NAME_OCTETS} octets`;
   const ascii = unFqdn(toFqdn(name));
   if (ascii === '') return 'it is empty (the root zone is never a challenge name)';
