@@ -237,7 +237,7 @@ async function badCredentials(t: Target, on: boolean) {
       }
     }),
   );
-  return { challengesSent: sent, providerCalls: t.control.requestsBy()[t.badScope] ?? 0, distinctMessagesForOneChallenge: messages.size };
+  return { challengesSent: sent, providerCalls: t.control.requestsBy()[t.badScope] ?? 0, distinctMessagesForOneChallenge: messages.size, messages: [...messages] };
 }
 
 const fmt = (n: number, d = 2) => (Number.isFinite(n) ? n.toFixed(d) : String(n));
@@ -259,7 +259,7 @@ for (const name of args.solvers!.split(',')) {
     const skipped = { calls: NaN, callsPerChallenge: NaN, throttled: NaN, failedAttempts: NaN, unfinished: NaN, seconds: NaN };
     const off = withOff ? await storm(t, false) : { present: skipped, cleanUp: skipped };
     const badOn = await badCredentials(t, true);
-    const badOff = withOff ? await badCredentials(t, false) : { challengesSent: NaN, providerCalls: NaN, distinctMessagesForOneChallenge: NaN };
+    const badOff = withOff ? await badCredentials(t, false) : { challengesSent: NaN, providerCalls: NaN, distinctMessagesForOneChallenge: NaN, messages: [] };
     results[name] = { floor: t.floor, on, off, badCredentials: { on: badOn, off: badOff } };
     print(`\n## ${name} (floor: Present ${t.floor.present}, CleanUp ${t.floor.cleanUp} — ${t.floor.note})`);
     print('| | economy on | off (before) | off / on |');
@@ -274,6 +274,7 @@ for (const name of args.solvers!.split(',')) {
     row('seconds until all cleaned up', on.cleanUp.seconds, off.cleanUp.seconds, 1);
     row('bad credentials: provider calls in 10 min (50 challenges every 5 s)', badOn.providerCalls, badOff.providerCalls, 0);
     print(`bad credentials: ${badOn.challengesSent} challenges answered (on), ${badOn.distinctMessagesForOneChallenge} distinct message(s) for one challenge over 10 min (on), ${badOff.distinctMessagesForOneChallenge} (off)`);
+    for (const m of badOn.messages) print(`  message (on): ${m}`);
     if (name === 'route53') {
       // Ideal with batching: per zone one lookup, one listing and one change batch; 5 requests/s.
       const minimal = 3 * ZONES;

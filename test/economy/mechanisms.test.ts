@@ -138,7 +138,7 @@ describe('dnspod: breaker on rejected credentials', () => {
     const messages = outcomes.map((o) => (o as { message: string }).message.replace(/_acme-challenge\.b\d+\.example\.test\./, 'NAME'));
     expect(new Set(messages).size).toBe(1);
     expect(messages[0]).toMatch(
-      /^dnspod: Present NAME failed: the provider rejected these credentials at \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ: DNSPod DescribeDomain on example\.test failed: AuthFailure\.SignatureFailure.*makes no call with them until \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ \(cool-down 30 s/,
+      /^dnspod: Present NAME failed: the provider rejected these credentials: DNSPod DescribeDomain on example\.test failed: AuthFailure\.SignatureFailure.*makes no call with them for a cool-down \(30 s, doubling up to 10 min/,
     );
     // A retry of the same challenge: the same bytes, still no call.
     const retry = await run('Present', '_acme-challenge.b0.example.test.', 'example.test.', 'k0', config());
@@ -151,20 +151,29 @@ describe('dnspod: breaker on rejected credentials', () => {
     expect(await run('CleanUp', '_acme-challenge.b0.example.test.', 'example.test.', 'k0', config())).toEqual({ success: true });
   });
 
-  it('after the cool-down one real try goes out; rejected again, the cool-down doubles', async () => {
+  it('after the cool-down one real try goes out; rejected again, the cool-down doubles and the message stays the same', async () => {
     emu.control.reset();
     const secrets = mutableSecrets({ 'dnspod/secret-key': 'another-wrong-key' });
-    const run = runner(createDnspodSolver(), new Economy({ breaker: { initialMs: 1_000, maxMs: 4_000 } }), secrets.reader);
-    const first = await run('Present', '_acme-challenge.cd.example.test.', 'example.test.', 'k', config());
-    expect((first as { message: string }).message).toContain('(cool-down 1 s');
-    await new Promise((r) => setTimeout(r, 1_100));
+    const run = runner(createDnspodSolver(), new Economy({ breaker: { initialMs: 2_000, maxMs: 8_000 } }), secrets.reader);
+    const calls = () => emu.control.requestsBy()[`secretId:${DEFAULT_SECRET_ID}`];
+    const first = (await run('Present', '_acme-challenge.cd.example.test.', 'example.test.', 'k', config())) as { message: string };
+    expect(first.message).toContain('for a cool-down (2 s, doubling up to 8 s');
+    await new Promise((r) => setTimeout(r, 2_100));
     const [a, b] = await Promise.all([
       run('Present', '_acme-challenge.cd.example.test.', 'example.test.', 'k', config()),
       run('Present', '_acme-challenge.cd2.example.test.', 'example.test.', 'k2', config()),
     ]);
-    expect(emu.control.requestsBy()[`secretId:${DEFAULT_SECRET_ID}`]).toBe(2);
-    expect((a as { message: string }).message).toContain('(cool-down 2 s');
-    expect((b as { message: string }).message.replace('cd2.', 'cd.')).toBe((a as { message: string }).message);
+    expect(calls()).toBe(2);
+    // The real try was rejected the same way: cert-manager sees the same bytes as before it.
+    expect(a).toEqual(first);
+    expect((b as { message: string }).message.replace('cd2.', 'cd.')).toBe(first.message);
+    // The second cool-down is 4 s: 2.1 s later there is still no call; after it, one.
+    await new Promise((r) => setTimeout(r, 2_100));
+    expect(await run('Present', '_acme-challenge.cd.example.test.', 'example.test.', 'k', config())).toEqual(first);
+    expect(calls()).toBe(2);
+    await new Promise((r) => setTimeout(r, 2_000));
+    expect(await run('Present', '_acme-challenge.cd.example.test.', 'example.test.', 'k', config())).toEqual(first);
+    expect(calls()).toBe(3);
   });
 });
 
@@ -206,7 +215,7 @@ describe('route53: change batching', () => {
     const run = runner(route53Solver, new Economy(), mutableSecrets({ [`${NAME}/secret`]: 'revoked/secret/key/000000000000000000000' }).reader);
     const revoked = config({ accessKeyID: 'AKIAREVOKED000000001' });
     const outcomes = await Promise.all(Array.from({ length: 10 }, (_, i) => run('Present', `_acme-challenge.r${i}.batch.test.`, 'batch.test.', `r${i}`, revoked)));
-    expect(outcomes.every((o) => !o.success && /the provider rejected these credentials at .*InvalidClientTokenId/.test(o.message))).toBe(true);
+    expect(outcomes.every((o) => !o.success && /the provider rejected these credentials: .*InvalidClientTokenId/.test(o.message))).toBe(true);
     expect(emu.control.requestsBy()).toEqual({ 'accessKey:AKIAREVOKED000000001': 1 });
   });
 

@@ -65,8 +65,10 @@ describe('CredentialBreaker', () => {
     const first = await breaker.enter();
     const opened = first.settle(rejected()) as CredentialsRejectedError;
     expect(opened.message).toBe(
-      'the provider rejected these credentials at 2026-01-01T12:00:00Z: AuthFailure.SignatureFailure: bad key. To protect the account, the webhook makes no call with them until 2026-01-01T12:00:31Z (cool-down 30 s, doubling while they keep failing); a changed Secret is tried at once',
+      'the provider rejected these credentials: AuthFailure.SignatureFailure: bad key. To protect the account, the webhook makes no call with them for a cool-down (30 s, doubling up to 10 min while they keep being rejected); a changed Secret is tried at once',
     );
+    // The times are for the log line only.
+    expect(opened.details).toEqual({ breakerOpenedAt: '2026-01-01T12:00:00Z', nextTryAt: '2026-01-01T12:00:30Z', cooldownSeconds: 30 });
     now += 10_000;
     await expect(breaker.enter()).rejects.toThrow(opened.message);
     expect(() => breaker.check()).toThrow(opened.message);
@@ -75,11 +77,28 @@ describe('CredentialBreaker', () => {
     // While the one real try is out, everyone else still gets the same message.
     await expect(breaker.enter()).rejects.toThrow(opened.message);
     const again = probe.settle(rejected()) as CredentialsRejectedError;
-    expect(again.message).toContain('(cool-down 60 s');
+    // Rejected again the same way: the cool-down doubles, and cert-manager still sees the same bytes.
+    expect(again.message).toBe(opened.message);
+    expect(again.details).toMatchObject({ cooldownSeconds: 60 });
     now += 61_000;
     (await breaker.enter()).settle(undefined);
     expect(breaker.isOpen).toBe(false);
     (await breaker.enter()).settle(undefined);
+  });
+
+  it('a later real try rejected with the same code keeps the first message (another zone in the text); another code is a new one', async () => {
+    let now = 0;
+    const breaker = new CredentialBreaker({ initialMs: 1_000, now: () => now });
+    const first = (await breaker.enter()).settle(rejected('DescribeDomain on a.test failed: AuthFailure.SignatureFailure')) as Error;
+    now += 1_000;
+    const same = (await breaker.enter()).settle(rejected('DescribeDomain on b.test failed: AuthFailure.SignatureFailure')) as Error;
+    expect(same.message).toBe(first.message);
+    expect(same.message).toContain('on a.test');
+    now += 2_000;
+    const other = (await breaker.enter()).settle(
+      new SolverError('DescribeDomain on b.test failed: AuthFailure.SecretIdNotFound', { code: 'AuthFailure.SecretIdNotFound', credentialsRejected: true }),
+    ) as Error;
+    expect(other.message).toContain('SecretIdNotFound');
   });
 
   it('a credential never answered is tried by one call; the others wait for its answer', async () => {
@@ -104,7 +123,7 @@ describe('CredentialBreaker', () => {
     const ea = a.settle(rejected()) as Error;
     const eb = b.settle(rejected('other words')) as Error;
     expect(eb.message).toBe(ea.message);
-    expect(ea.message).toContain('(cool-down 1 s');
+    expect(ea.message).toContain('for a cool-down (1 s, doubling up to 10 min');
   });
 });
 

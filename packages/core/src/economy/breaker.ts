@@ -9,11 +9,12 @@
  * A credential never seen answered is tried by one call first; other challenges wait for that answer
  * rather than all hitting the provider with a key that may be revoked (50 challenges → 1 call, not 50).
  *
- * The message says when the credential was rejected, why, and when the next real try happens, and it is
- * byte-identical for the whole cool-down — including the challenge whose call opened it — because every
- * change of a Challenge's reason makes cert-manager re-queue it at once. Absolute times (UTC, whole
- * seconds) are a property of the breaker's state, not of the attempt; relative ones ("in 12 s") would
- * change on every retry. It changes once per cool-down at most (each real try).
+ * The message says that the provider rejected the credential, why, and what the webhook does about it. It is
+ * byte-identical for every retry of that failure: for the challenge whose call opened the breaker, for those
+ * failed fast, and after each later real try rejected with the same code, whichever challenge made it —
+ * because every change of a Challenge's reason makes cert-manager re-queue it at once. So it holds no time and
+ * no cool-down length: when the breaker opened and when it lets the next try through go to the log line (the
+ * error's details).
  */
 import { SolverError, isCredentialRejection } from '../solver/errors.js';
 
@@ -26,8 +27,8 @@ export interface BreakerOptions {
 }
 
 export class CredentialsRejectedError extends SolverError {
-  constructor(message: string, code: string | undefined) {
-    super(message, { code: code ?? 'CredentialsRejected', retryable: false });
+  constructor(message: string, code: string | undefined, details?: Record<string, unknown>) {
+    super(message, { code: code ?? 'CredentialsRejected', retryable: false, ...(details ? { details } : {}) });
     this.name = 'CredentialsRejectedError';
   }
 }
@@ -45,6 +46,14 @@ export interface BreakerTicket {
 }
 
 const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+const seconds = (ms: number) => (ms % 60_000 === 0 ? `${ms / 60_000} min` : `${Math.round(ms / 1000)} s`);
+
+type Open = Extract<State, { kind: 'open' }>;
+
+/** The same message for every challenge while the breaker is open; the times go to the log only. */
+function rejectedError(s: Open): CredentialsRejectedError {
+  return new CredentialsRejectedError(s.message, s.code, { breakerOpenedAt: iso(s.openedAt), nextTryAt: iso(s.until), cooldownSeconds: (s.until - s.openedAt) / 1000 });
+}
 
 export class CredentialBreaker {
   #state: State = { kind: 'unknown' };
@@ -71,7 +80,7 @@ export class CredentialBreaker {
   /** Throws the breaker's error while it is open and not yet due for a real try. */
   check(): void {
     const s = this.#state;
-    if (s.kind === 'open' && (this.#now() < s.until || s.probing)) throw new CredentialsRejectedError(s.message, s.code);
+    if (s.kind === 'open' && (this.#now() < s.until || s.probing)) throw rejectedError(s);
   }
 
   /**
@@ -83,7 +92,7 @@ export class CredentialBreaker {
       const s = this.#state;
       if (s.kind === 'trusted') return this.#ticket(false);
       if (s.kind === 'open') {
-        if (this.#now() < s.until || s.probing) throw new CredentialsRejectedError(s.message, s.code);
+        if (this.#now() < s.until || s.probing) throw rejectedError(s);
         s.probing = true;
         return this.#ticket(true);
       }
@@ -109,7 +118,7 @@ export class CredentialBreaker {
         }
         // Several calls may be rejected at once: only the first opens (or re-opens) a cool-down.
         if (s.kind === 'open' && !(probe && s.probing) && s.openedAt >= started) {
-          return new CredentialsRejectedError(s.message, s.code);
+          return rejectedError(s);
         }
         const failures = s.kind === 'open' ? s.failures + 1 : 1;
         const cooldown = Math.min(this.#max, this.#initial * 2 ** (failures - 1));
@@ -117,13 +126,18 @@ export class CredentialBreaker {
         const until = openedAt + cooldown;
         const reason = err instanceof Error ? err.message : String(err);
         const code = (err as { code?: string }).code;
+        // Rejected again with the same code is the same failure: keep the first words, even when the real try
+        // was another challenge's call (another zone in the provider's text), so no Challenge's reason changes.
         const message =
-          `the provider rejected these credentials at ${iso(openedAt)}: ${reason}. ` +
-          `To protect the account, the webhook makes no call with them until ${iso(Math.ceil(until / 1000) * 1000)} ` +
-          `(cool-down ${Math.round(cooldown / 1000)} s, doubling while they keep failing); a changed Secret is tried at once`;
-        this.#state = { kind: 'open', failures, openedAt, until, message, code, probing: false };
+          s.kind === 'open' && s.code === code
+            ? s.message
+            : `the provider rejected these credentials: ${reason}. To protect the account, the webhook makes no call ` +
+              `with them for a cool-down (${seconds(this.#initial)}, doubling up to ${seconds(this.#max)} while they keep being rejected); ` +
+              'a changed Secret is tried at once';
+        const open = { kind: 'open' as const, failures, openedAt, until, message, code, probing: false };
+        this.#state = open;
         this.#wakeProbeWaiters();
-        return new CredentialsRejectedError(message, code);
+        return rejectedError(open);
       },
       cancel: () => {
         if (!probe) return;
