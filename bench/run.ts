@@ -58,7 +58,7 @@ const MATRIX: Case[] = [
 ];
 
 const USAGE = `usage: npm run bench -- [--ours <dir|git-ref>]... [--rounds 3] [--duration 5] [--warmup 1]
-                       [--cold-starts 3] [--cases direct,proxy,sar,masters,c16,...] [--soak <s>] [--go-h1] [--profile <dir>] [--quick] [--write]
+                       [--cold-starts 3] [--cases direct,proxy,sar,masters,c16,c16+c64,...] [--soak <s>] [--go-h1] [--profile <dir>] [--quick] [--write]
   --go-h1   also run the Go reference with --disable-http2-serving ("go-h1"): what HTTP/1.1 instead of HTTP/2
             between kube-apiserver's proxy and a server costs, on the same server
   --profile <dir>  run ours with node --cpu-prof, one .cpuprofile per process in <dir> (written when it stops)`;
@@ -96,7 +96,8 @@ function options() {
   };
   const quick = values.quick === true;
   const filters = values.cases?.split(',').map((s) => s.trim()).filter(Boolean) ?? [];
-  const cases = MATRIX.filter((c) => filters.every((f) => [c.path, c.identity, `c${c.concurrency}`].includes(f)));
+  // Every filter must match; a filter may list alternatives with "+" (c16+c64: either concurrency).
+  const cases = MATRIX.filter((c) => filters.every((f) => f.split('+').some((alt) => [c.path, c.identity, `c${c.concurrency}`].includes(alt))));
   if (cases.length === 0) throw new Error(`--cases ${values.cases} matches no case`);
   return {
     ours: values.ours ?? [REPO],
