@@ -11,13 +11,13 @@
  * against that DNS, cert-manager (controller + cainjector, DNS-01 self-checks against that DNS), and the chart
  * installed with its own PKI — issued by cert-manager, CA injected into the APIService by cainjector.
  */
-import { X509Certificate, createPublicKey } from 'node:crypto';
+import { X509Certificate } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { queryTxt } from '@dns01-webhook/core';
 import { startCluster, type Cluster } from './cluster/cluster.js';
 import { waitUntil } from './cluster/processes.js';
-import { dnsSans, verifyChain } from './support/acme-order.js';
-import { CERT_MANAGER_NAMESPACE, startCertManager, type CertManager } from './support/cert-manager.js';
+import { dnsSans } from './support/acme-order.js';
+import { acmeClusterIssuer, certificate, checkIssuedSecret, CERT_MANAGER_NAMESPACE, startCertManager, type CertManager } from './support/cert-manager.js';
 import { startPebble, type RunningPebble } from './support/pebble.js';
 import { SOLVER_CASES, ZONE, type Provider, type SolverCase } from './support/solver-cases.js';
 import { installWebhook, type KubeObject, type WebhookInstall } from './webhook.js';
@@ -43,29 +43,7 @@ const setupErrors = new Map<string, Error>();
 const timings: Record<string, number> = {};
 
 function acmeIssuer(name: string, c: SolverCase, pebble: RunningPebble, config: Record<string, unknown>): KubeObject {
-  return {
-    apiVersion: 'cert-manager.io/v1',
-    kind: 'ClusterIssuer',
-    metadata: { name },
-    spec: {
-      acme: {
-        server: pebble.directoryUrl,
-        caBundle: Buffer.from(pebble.tlsCaPem).toString('base64'),
-        email: 'e2e@example.test',
-        privateKeySecretRef: { name: `${name}-account` },
-        solvers: [{ dns01: { webhook: { groupName: c.groupName, solverName: c.solverName, config } } }],
-      },
-    },
-  };
-}
-
-function certificate(name: string, namespace: string, issuer: string, dnsNames: string[]): KubeObject {
-  return {
-    apiVersion: 'cert-manager.io/v1',
-    kind: 'Certificate',
-    metadata: { name, namespace },
-    spec: { secretName: `${name}-tls`, dnsNames, issuerRef: { name: issuer, kind: 'ClusterIssuer', group: 'cert-manager.io' } },
-  };
+  return acmeClusterIssuer(name, pebble, { groupName: c.groupName, solverName: c.solverName, config });
 }
 
 function secrets(all: Record<string, Record<string, string>>): object[] {
@@ -196,15 +174,7 @@ describe.concurrent('cert-manager\'s real controllers issue through the webhook,
 
       // The Secret: exactly the two names, our key, a chain that ends at the root this Pebble generated.
       const secret = await getJson<{ data: Record<string, string> }>(s.cluster, ['get', 'secret', 'example-test-tls', '-n', ns]);
-      const chainPem = Buffer.from(secret.data['tls.crt']!, 'base64').toString();
-      const chain = (chainPem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? []).map((p) => new X509Certificate(p));
-      const [leaf] = chain;
-      expect(chain.length).toBeGreaterThan(1);
-      expect(dnsSans(leaf!).sort()).toEqual([...DOMAINS].sort());
-      const key = createPublicKey(Buffer.from(secret.data['tls.key']!, 'base64'));
-      expect(leaf!.publicKey.export({ format: 'jwk' })).toEqual(key.export({ format: 'jwk' }));
-      const root = new X509Certificate(await s.pebble.rootPem());
-      expect(verifyChain(chain, root).length).toBe(chain.length + 1);
+      checkIssuedSecret(secret.data, DOMAINS, await s.pebble.rootPem());
 
       // Both challenges were solved and cleaned up: no Challenge left, no TXT value left at the provider.
       await waitUntil('Challenges gone', async () => (await getJson<{ items: unknown[] }>(s.cluster, ['get', 'challenges', '-n', ns])).items.length === 0, { timeoutMs: 30_000 });

@@ -18,10 +18,12 @@ import { queryTxt } from '@dns01-webhook/core';
 import { DEFAULT_SECRET_ID, DEFAULT_SECRET_KEY, startDnspodEmulator, type RunningDnspodEmulator } from '../emulators/dnspod/emulator.js';
 import { startCluster, type Cluster } from './cluster/cluster.js';
 import { podman, podmanLauncher, PODMAN_RUN_LIMITS, type ContainerProcess } from './support/container.js';
+import { buildProjectImage } from './support/image.js';
 import { httpsJson, installWebhook, REPO_ROOT, type WebhookInstall } from './webhook.js';
 
 const exec = promisify(execFile);
-const IMAGE = 'localhost/dns01-webhook:e2e';
+/** The image id buildProjectImage() built. */
+let IMAGE: string;
 const GROUP = 'acme.example.com';
 const CERT_MANAGER_NS = 'cert-manager';
 const FQDN = '_acme-challenge.example.test.';
@@ -29,17 +31,11 @@ const NONROOT = 65532;
 /** Every solver package in the repository is bundled in the image. */
 const BUNDLED_SOLVERS = readdirSync(join(REPO_ROOT, 'packages')).filter((d) => d.startsWith('solver-')).map((d) => `@dns01-webhook/${d}`);
 
-let baseImages: { build: string; runtime: string };
 let cluster: Cluster;
 let emulator: RunningDnspodEmulator;
 let webhook: WebhookInstall;
 let container: ContainerProcess | undefined;
 const timings: Record<string, number> = {};
-
-async function buildah(args: string[], timeoutMs = 20 * 60_000): Promise<string> {
-  const { stdout } = await exec('buildah', args, { cwd: REPO_ROOT, timeout: timeoutMs, maxBuffer: 64 << 20 });
-  return stdout;
-}
 
 /** `node -e` inside the image (its own node, as uid 65532), stdout. */
 async function nodeInImage(script: string): Promise<string> {
@@ -47,22 +43,13 @@ async function nodeInImage(script: string): Promise<string> {
 }
 
 beforeAll(async () => {
-  let t0 = Date.now();
-  const { stdout } = await exec('bash', [join(REPO_ROOT, 'test/e2e/image/base-images.sh')], { timeout: 20 * 60_000 });
-  const [build, runtime] = stdout.trim().split(/\s+/);
-  baseImages = { build: build!, runtime: runtime! };
-  timings.baseImages = Date.now() - t0;
+  const built = await buildProjectImage();
+  // This build's own image, not the machine-wide tag another worktree's run may move.
+  IMAGE = built.id;
+  timings.baseImages = built.timings.baseImagesMs;
+  timings.imageBuild = built.timings.buildMs;
 
-  t0 = Date.now();
-  // chroot isolation: the RUN steps need no runtime, cgroups or network namespace of their own (npm ci reaches
-  // the registry over the host's network); --layers reuses unchanged steps between runs.
-  await buildah(['build', '--isolation=chroot', '--network=host', '--layers', '--quiet',
-    '--build-arg', `BUILD_IMAGE=${baseImages.build}`, '--build-arg', `RUNTIME_IMAGE=${baseImages.runtime}`,
-    '--tag', IMAGE, '--file', 'Dockerfile', '.'])
-    .catch((err: { stderr?: string; message: string }) => { throw new Error(`buildah build failed: ${(err.stderr ?? err.message).slice(-3000)}`); });
-  timings.imageBuild = Date.now() - t0;
-
-  t0 = Date.now();
+  const t0 = Date.now();
   cluster = await startCluster();
   emulator = await startDnspodEmulator({ host: cluster.host.hostIp, domains: ['example.test'] });
   await cluster.ensureServiceAccount(CERT_MANAGER_NS, 'cert-manager');

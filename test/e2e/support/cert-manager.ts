@@ -9,12 +9,15 @@
  *   await cluster.stop();   // stops them too
  */
 import { execFile } from 'node:child_process';
+import { X509Certificate, createPublicKey } from 'node:crypto';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { parseAllDocuments } from 'yaml';
 import { binary, type Cluster } from '../cluster/cluster.js';
 import type { ManagedProcess } from '../cluster/processes.js';
+import type { KubeObject } from '../webhook.js';
+import { dnsSans, verifyChain } from './acme-order.js';
 
 const exec = promisify(execFile);
 export const CERT_MANAGER_VERSION = 'v1.21.2';
@@ -109,4 +112,54 @@ export async function startCertManager(cluster: Cluster, options: CertManagerOpt
     version: version.trim(),
     logTail: (lines = 30) => `--- cert-manager controller ---\n${controller.logTail(lines)}\n--- cainjector ---\n${cainjector.logTail(lines)}`,
   };
+}
+
+/** A ClusterIssuer for an ACME server (Pebble: its directory, its TLS CA as caBundle) with one DNS-01 webhook solver. */
+export function acmeClusterIssuer(
+  name: string,
+  acme: { directoryUrl: string; tlsCaPem: string },
+  webhook: { groupName: string; solverName: string; config: Record<string, unknown> },
+): KubeObject {
+  return {
+    apiVersion: 'cert-manager.io/v1',
+    kind: 'ClusterIssuer',
+    metadata: { name },
+    spec: {
+      acme: {
+        server: acme.directoryUrl,
+        caBundle: Buffer.from(acme.tlsCaPem).toString('base64'),
+        email: 'e2e@example.test',
+        privateKeySecretRef: { name: `${name}-account` },
+        solvers: [{ dns01: { webhook } }],
+      },
+    },
+  };
+}
+
+/** A Certificate from a ClusterIssuer into Secret `<name>-tls`. */
+export function certificate(name: string, namespace: string, clusterIssuer: string, dnsNames: string[]): KubeObject {
+  return {
+    apiVersion: 'cert-manager.io/v1',
+    kind: 'Certificate',
+    metadata: { name, namespace },
+    spec: { secretName: `${name}-tls`, dnsNames, issuerRef: { name: clusterIssuer, kind: 'ClusterIssuer', group: 'cert-manager.io' } },
+  };
+}
+
+/**
+ * What an issued certificate Secret must hold: a leaf with exactly `dnsNames`, for the Secret's own key, and a
+ * chain (more than the leaf) that ends at `rootPem`. Throws naming what is wrong.
+ */
+export function checkIssuedSecret(data: Record<string, string>, dnsNames: string[], rootPem: string): void {
+  const chainPem = Buffer.from(data['tls.crt'] ?? '', 'base64').toString();
+  const chain = (chainPem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? []).map((p) => new X509Certificate(p));
+  const [leaf] = chain;
+  if (!leaf || chain.length < 2) throw new Error(`tls.crt holds ${chain.length} certificate(s), want a leaf and its chain`);
+  const sans = dnsSans(leaf).sort();
+  if (JSON.stringify(sans) !== JSON.stringify([...dnsNames].sort())) throw new Error(`SANs ${JSON.stringify(sans)}, want ${JSON.stringify(dnsNames)}`);
+  const key = createPublicKey(Buffer.from(data['tls.key'] ?? '', 'base64'));
+  if (JSON.stringify(leaf.publicKey.export({ format: 'jwk' })) !== JSON.stringify(key.export({ format: 'jwk' }))) {
+    throw new Error('the leaf certificate is not for the Secret\'s tls.key');
+  }
+  verifyChain(chain, new X509Certificate(rootPem));
 }
