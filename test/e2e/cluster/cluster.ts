@@ -25,7 +25,9 @@ import { freePort, spawnManaged, waitUntil, type ManagedProcess } from './proces
 const exec = promisify(execFile);
 const HERE = dirname(fileURLToPath(import.meta.url));
 /** Service ClusterIPs come from the benchmark range too: nothing routes there (no kube-proxy). */
-const SERVICE_CIDR = '198.18.128.0/24';
+export const SERVICE_CIDR = '198.18.128.0/24';
+/** The `kubernetes` Service's ClusterIP (the range's first address): pods reach kube-apiserver there (node.ts). */
+export const KUBERNETES_SERVICE_IP = '198.18.128.1';
 const SA_ISSUER = 'https://kubernetes.default.svc.cluster.local';
 
 /** Where test/e2e/install/*.sh put the binaries. */
@@ -112,6 +114,12 @@ export interface ClusterOptions {
   keep?: boolean;
   /** Time kube-apiserver gets to become ready. */
   startTimeoutMs?: number;
+  /**
+   * Configure kube-apiserver for a node (cluster/node.ts runs kubelet & co. against it): the Node authorizer
+   * and NodeRestriction admission, the ServiceAccount admission plugin (pods get their token volume), and a
+   * client certificate for kube-apiserver → kubelet (logs, exec).
+   */
+  nodes?: boolean;
 }
 
 function httpsGet(url: string, pki: ClusterPki, timeoutMs = 3000): Promise<{ status: number; body: string }> {
@@ -146,7 +154,7 @@ async function versionOf(command: string, args: string[]): Promise<string> {
   }
 }
 
-function kubeconfigJson(server: string, caPem: string, user: Record<string, string>): string {
+export function kubeconfigJson(server: string, caPem: string, user: Record<string, string>): string {
   return JSON.stringify({
     apiVersion: 'v1',
     kind: 'Config',
@@ -216,7 +224,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     watchdog.unref();
     rewriteCleanup();
 
-    const pki = await generateClusterPki(dir, [host.hostIp]);
+    const pki = await generateClusterPki(dir, [host.hostIp, KUBERNETES_SERVICE_IP]);
     const logs = { etcd: join(dir, 'etcd.log'), kubeApiserver: join(dir, 'kube-apiserver.log') };
 
     const [etcdClient, etcdPeer] = [await freePort(), await freePort()];
@@ -253,7 +261,6 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       `--tls-cert-file=${f.servingCert}`,
       `--tls-private-key-file=${f.servingKey}`,
       `--client-ca-file=${f.caCert}`,
-      '--authorization-mode=RBAC',
       `--requestheader-client-ca-file=${f.frontProxyCaCert}`,
       `--requestheader-allowed-names=${FRONT_PROXY_CLIENT_CN}`,
       '--requestheader-username-headers=X-Remote-User',
@@ -268,8 +275,17 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       `--service-account-signing-key-file=${f.saSigningKey}`,
       `--api-audiences=${SA_ISSUER}`,
       `--service-cluster-ip-range=${SERVICE_CIDR}`,
-      // Needs the token controller / a default SA to admit pods; nothing here runs pods.
-      '--disable-admission-plugins=ServiceAccount',
+      ...(options.nodes
+        ? [
+          '--authorization-mode=Node,RBAC',
+          '--enable-admission-plugins=NodeRestriction',
+          `--kubelet-client-certificate=${f.adminCert}`,
+          `--kubelet-client-key=${f.adminKey}`,
+          '--kubelet-preferred-address-types=InternalIP',
+        ]
+        // Without a controller-manager no namespace gets its default ServiceAccount, which this plugin
+        // requires to admit a pod; nothing runs pods then.
+        : ['--authorization-mode=RBAC', '--disable-admission-plugins=ServiceAccount']),
       '--profiling=false',
       '--v=1',
     ], { logFile: logs.kubeApiserver });

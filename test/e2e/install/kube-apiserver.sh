@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Installs kube-apiserver (and kubectl, built in the same pass) into $DNS01_BIN from the Go module proxy.
-# With DNS01_E2E_KUBELET=1 (for a single-node cluster with kubelet; off by default, see docs/e2e.md) the same
-# `go build` also builds kubelet, kube-controller-manager and kube-scheduler: they share most packages with
-# kube-apiserver, so one pass costs far less than building them afterwards.
+# Installs kube-apiserver, and for the single-node cluster of pods.test.ts (cluster/node.ts) kubelet,
+# kube-controller-manager and kube-scheduler, into $DNS01_BIN from the Go module proxy — in one `go build`
+# with kubectl: they share most packages, so one pass costs far less than building them one after the other
+# (cold and warm costs: docs/e2e.md). DNS01_E2E_PODS=0 (no single-node cluster on this machine) builds
+# kube-apiserver and kubectl only.
 # Idempotent: does nothing when every wanted binary runs and reports K8S_VERSION (default in lib/k8s-build.sh).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -10,7 +11,7 @@ source "$here/lib/common.sh"
 source "$here/lib/k8s-build.sh"
 
 want=(kube-apiserver)
-[ "${DNS01_E2E_KUBELET:-0}" = 1 ] && want+=("${K8S_NODE_CMDS[@]}")
+[ "${DNS01_E2E_PODS:-1}" = 0 ] || want+=("${K8S_NODE_CMDS[@]}")
 missing() {
   todo=()
   local c
