@@ -21,10 +21,15 @@ function envPid(): number | undefined {
   return m ? Number(m[1]) : undefined;
 }
 
+/**
+ * True when `pid` is still the `cli.ts up` process the env file names. A stale env file (its cluster was killed)
+ * names a pid that, pids wrapping at 32768 here, may now belong to anything — a test worker, say — which down()
+ * must never signal.
+ */
 function alive(pid: number): boolean {
   try {
-    process.kill(pid, 0);
-    return true;
+    const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    return argv.some((a) => a.endsWith('/cluster/cli.ts')) && argv.includes('up');
   } catch {
     return false;
   }
