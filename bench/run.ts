@@ -36,6 +36,8 @@ const SERVER_CORE = 1;
 const CLIENT_CORE = 0;
 const NAMESPACE = 'bench';
 const SAR_GROUP = 'bench-solvers';
+/** Seconds of unmeasured load each server gets before the first case. */
+const PROCESS_WARMUP_S = 3;
 
 export type Path = 'direct' | 'proxy';
 export type Identity = 'masters' | 'sar';
@@ -286,6 +288,13 @@ async function main(): Promise<void> {
           };
       return { url, ca: proxy ? cluster.pki.files.caCert : servingCaFile, body, concurrency: c.concurrency, durationS: o.durationS, warmupS: o.warmupS, ...identity };
     };
+
+    // One unmeasured burst per server first: V8 compiles ours's hot paths during its first seconds under load,
+    // which would otherwise land in the first round of the first case only (Go has nothing to warm up).
+    for (const server of running) {
+      await runLoad(loadgen, { ...loadFor(server, { path: 'direct', identity: 'masters', concurrency: 16 }), durationS: PROCESS_WARMUP_S, warmupS: 0 });
+    }
+    log('servers warmed up');
 
     const results: CaseResult[] = [];
     for (const c of o.cases) {
