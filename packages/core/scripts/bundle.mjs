@@ -20,6 +20,33 @@ const out = `${root}dist/bundle`;
 /** Loaded on demand only (exotic kubeconfigs, the self-signed generator): left out, imported from node_modules when needed. */
 export const EXTERNAL = ['@kubernetes/client-node', '@peculiar/*', 'tsyringe', 'reflect-metadata'];
 
+/**
+ * express requires these when it loads, for features the webhook never uses (the body-parser middlewares,
+ * MIME type lookups for res.type/req.accepts/send): bundled as they are, but evaluated on first use (about
+ * 90 ms of the start-up CPU, most of it mime-db's tables indexed twice). Everything still works if an
+ * embedder's code does reach them.
+ */
+const lazyModules = {
+  name: 'lazy-modules',
+  setup(b) {
+    b.onResolve({ filter: /^(body-parser|mime-types)$/ }, (args) =>
+      args.pluginData?.real
+        ? undefined
+        : { path: `${args.path}:${args.resolveDir}`, namespace: 'lazy', pluginData: { name: args.path, resolveDir: args.resolveDir } },
+    );
+    b.onLoad({ filter: /.*/, namespace: 'lazy' }, (args) => {
+      const { name, resolveDir } = args.pluginData;
+      const load = `let real; const load = () => (real ??= require(${JSON.stringify(name)}));`;
+      // express copies body-parser's four factories when it loads: wrappers that load it when called.
+      const contents =
+        name === 'body-parser'
+          ? `${load}\nfor (const k of ['json', 'raw', 'text', 'urlencoded']) exports[k] = function (...a) { return load()[k].apply(this, a); };`
+          : `${load}\nmodule.exports = new Proxy({}, { get: (_, k) => load()[k], has: (_, k) => k in load() });`;
+      return { contents, resolveDir, loader: 'js', pluginData: { real: true } };
+    });
+  },
+};
+
 // Built next to it, then swapped in: a CLI starting meanwhile finds the old bundle or the new one, not half of one.
 const next = `${out}.${process.pid}`;
 rmSync(next, { recursive: true, force: true });
@@ -39,6 +66,7 @@ await build({
   platform: 'node',
   target: 'node20',
   external: EXTERNAL,
+  plugins: [lazyModules],
   // CommonJS dependencies (express, prom-client, pino) call require() for Node's built-ins.
   banner: { js: "import { createRequire as __bundleRequire } from 'node:module'; const require = __bundleRequire(import.meta.url);" },
   sourcemap: 'linked',
