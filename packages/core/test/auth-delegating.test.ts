@@ -334,6 +334,22 @@ describe('createDelegatingAuth over HTTPS', () => {
       expect(stub.requestsOf('subjectaccessreview')).toHaveLength(5);
     });
 
+    it('concurrent identical checks share one SubjectAccessReview; a concurrent denial denies every one of them', async () => {
+      stub.setAuthorize([
+        { user: certManager.username, verb: 'create', apiGroup: 'acme.example.com', resource: 'hetzner', allowed: true },
+        { user: 'mallory', allowed: false, reason: 'mallory may not' },
+      ]);
+      stub.clearRequests();
+      const burst = { ...certManager, groups: ['burst-group'] }; // not cached by an earlier test
+      const allowed = await Promise.all(Array.from({ length: 20 }, () => auth.authorizer.authorize(burst, create)));
+      expect(allowed).toEqual(Array(20).fill({ allowed: true }));
+      expect(stub.requestsOf('subjectaccessreview')).toHaveLength(1);
+      const mallory = { username: 'mallory', groups: [], extra: {} };
+      const denied = await Promise.all(Array.from({ length: 20 }, () => auth.authorizer.authorize(mallory, create)));
+      expect(denied).toEqual(Array(20).fill({ allowed: false, reason: 'mallory may not' }));
+      expect(stub.requestsOf('subjectaccessreview')).toHaveLength(2);
+    });
+
     it('system:masters is allowed without asking', async () => {
       stub.clearRequests();
       const decision = await auth.authorizer.authorize({ username: 'root', groups: ['system:masters'], extra: {} }, create);
