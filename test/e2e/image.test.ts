@@ -18,7 +18,7 @@ import { queryTxt } from '@dns01-webhook/core';
 import { DEFAULT_SECRET_ID, DEFAULT_SECRET_KEY, startDnspodEmulator, type RunningDnspodEmulator } from '../emulators/dnspod/emulator.js';
 import { startCluster, type Cluster } from './cluster/cluster.js';
 import { podman, podmanLauncher, PODMAN_RUN_LIMITS, type ContainerProcess } from './support/container.js';
-import { buildProjectImage } from './support/image.js';
+import { buildProjectImage, expectChartSecurityContext, NONROOT } from './support/image.js';
 import { httpsJson, installWebhook, REPO_ROOT, type WebhookInstall } from './webhook.js';
 
 const exec = promisify(execFile);
@@ -27,7 +27,6 @@ let IMAGE: string;
 const GROUP = 'acme.example.com';
 const CERT_MANAGER_NS = 'cert-manager';
 const FQDN = '_acme-challenge.example.test.';
-const NONROOT = 65532;
 /** Every solver package in the repository is bundled in the image. */
 const BUNDLED_SOLVERS = readdirSync(join(REPO_ROOT, 'packages')).filter((d) => d.startsWith('solver-')).map((d) => `@dns01-webhook/${d}`);
 
@@ -112,21 +111,7 @@ describe('the image built by buildah', () => {
 describe('the container run like the chart\'s pod, behind the APIService', () => {
   it('runs as uid/gid 65532 with fsGroup, no capabilities, no new privileges, a read-only root', async () => {
     const pid = await container!.hostPid();
-    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    expect(status).toMatch(new RegExp(`^Uid:\\s+${NONROOT}\\s+${NONROOT}\\s+${NONROOT}\\s+${NONROOT}$`, 'm'));
-    expect(status).toMatch(new RegExp(`^Gid:\\s+${NONROOT}\\s`, 'm'));
-    expect(status).toMatch(new RegExp(`^Groups:.*\\b${NONROOT}\\b`, 'm'));
-    for (const set of ['CapInh', 'CapPrm', 'CapEff', 'CapBnd', 'CapAmb']) expect(status).toMatch(new RegExp(`^${set}:\\s+0+$`, 'm'));
-    expect(status).toMatch(/^NoNewPrivs:\s+1$/m);
-    expect(status).toMatch(/^Seccomp:\s+2$/m);
-    const mounts = readFileSync(`/proc/${pid}/mountinfo`, 'utf8').split('\n').map((l) => l.split(' '));
-    const optionsAt = (path: string) => mounts.find((f) => f[4] === path)?.[5] ?? '';
-    expect(optionsAt('/').split(',')).toContain('ro');
-    expect(optionsAt('/tls').split(',')).toContain('ro');
-    expect(optionsAt('/tmp').split(',')).toContain('rw');
-    // The process is the image's entrypoint with the chart's args.
-    const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
-    expect(cmdline).toEqual(['/nodejs/bin/node', 'packages/core/dist/cli/main.js', 'serve', ...webhook.deploymentArgs]);
+    expectChartSecurityContext(pid, webhook.deploymentArgs);
   });
 
   it("answers the chart's liveness and readiness probes on their ports", async () => {

@@ -21,7 +21,7 @@ import { binary, startCluster, type Cluster } from './cluster/cluster.js';
 import { startNode, type ClusterNode } from './cluster/node.js';
 import { waitUntil } from './cluster/processes.js';
 import { acmeClusterIssuer, certificate, checkIssuedSecret, CERT_MANAGER_NAMESPACE, startCertManager, type CertManager } from './support/cert-manager.js';
-import { buildProjectImage, imageArchive, imageRef } from './support/image.js';
+import { buildProjectImage, expectChartSecurityContext, imageArchive, imageRef } from './support/image.js';
 import { startPebble, type RunningPebble } from './support/pebble.js';
 import { SOLVER_CASES, ZONE, type Provider } from './support/solver-cases.js';
 import { CHART_DIR, httpsJson, waitForApiService } from './webhook.js';
@@ -35,7 +35,6 @@ const NAMESPACE = CERT_MANAGER_NAMESPACE;
 const SELECTOR = `app.kubernetes.io/instance=${RELEASE},app.kubernetes.io/name=dns01-webhook`;
 const DOMAINS = [ZONE, `*.${ZONE}`];
 const FQDN = `_acme-challenge.${ZONE}.`;
-const NONROOT = 65532;
 const READY_WITHIN_MS = 180_000;
 
 let cluster: Cluster;
@@ -200,20 +199,7 @@ describe.skipIf(OPTED_OUT)('the chart installed with helm runs as pods on a sing
   it('the container runs as the chart says: uid/gid 65532, no capabilities, no new privileges, seccomp, read-only root', async () => {
     const p = (await pods())[0]!;
     const pid = node.containerPid(p.status.containerStatuses![0]!.containerID!);
-    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    expect(status).toMatch(new RegExp(`^Uid:\\s+${NONROOT}\\s+${NONROOT}\\s+${NONROOT}\\s+${NONROOT}$`, 'm'));
-    expect(status).toMatch(new RegExp(`^Gid:\\s+${NONROOT}\\s`, 'm'));
-    expect(status).toMatch(new RegExp(`^Groups:.*\\b${NONROOT}\\b`, 'm'));
-    for (const set of ['CapInh', 'CapPrm', 'CapEff', 'CapBnd', 'CapAmb']) expect(status).toMatch(new RegExp(`^${set}:\\s+0+$`, 'm'));
-    expect(status).toMatch(/^NoNewPrivs:\s+1$/m);
-    expect(status).toMatch(/^Seccomp:\s+2$/m);
-    const mounts = readFileSync(`/proc/${pid}/mountinfo`, 'utf8').split('\n').map((l) => l.split(' '));
-    const optionsAt = (path: string) => mounts.find((f) => f[4] === path)?.[5] ?? '';
-    expect(optionsAt('/').split(',')).toContain('ro');
-    expect(optionsAt('/tls').split(',')).toContain('ro');
-    expect(optionsAt('/tmp').split(',')).toContain('rw');
-    const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
-    expect(cmdline).toEqual(['/nodejs/bin/node', 'packages/core/dist/cli/main.js', 'serve', ...p.spec.containers[0]!.args]);
+    expectChartSecurityContext(pid, p.spec.containers[0]!.args);
     // Its cgroup is the pod's, under this node's cgroup root (kubelet's cgroupfs driver).
     expect(readFileSync(`/proc/${pid}/cgroup`, 'utf8')).toMatch(new RegExp(`:memory:/${node.name}/kubepods/burstable/pod${p.metadata.uid}/`));
   });

@@ -8,6 +8,7 @@
  * storage, and another worktree's run may re-tag it at any moment.
  */
 import { execFile } from 'node:child_process';
+import { expect } from 'vitest';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync, utimesSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +17,8 @@ import { REPO_ROOT } from '../webhook.js';
 
 const exec = promisify(execFile);
 export const IMAGE_TAG = 'localhost/dns01-webhook:e2e';
+/** The image's user and group (distroless nonroot), which the chart's securityContext also sets. */
+export const NONROOT = 65532;
 export const IMAGE_REPOSITORY = 'localhost/dns01-webhook';
 
 export interface BuiltImage {
@@ -82,4 +85,26 @@ export async function imageArchive(id: string): Promise<string> {
     if (path !== archive && statSync(path).mtimeMs < dayAgo) rmSync(path, { force: true });
   }
   return archive;
+}
+
+/**
+ * Asserts what the chart's securityContext promises, from the kernel's view of the running process: uid/gid 65532
+ * with fsGroup, no capabilities, no new privileges, seccomp, a read-only root (with /tls read-only and /tmp
+ * writable), and the image's entrypoint with `args`.
+ */
+export function expectChartSecurityContext(pid: number, args: string[]): void {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  expect(status).toMatch(new RegExp(`^Uid:\\s+${NONROOT}\\s+${NONROOT}\\s+${NONROOT}\\s+${NONROOT}$`, 'm'));
+  expect(status).toMatch(new RegExp(`^Gid:\\s+${NONROOT}\\s`, 'm'));
+  expect(status).toMatch(new RegExp(`^Groups:.*\\b${NONROOT}\\b`, 'm'));
+  for (const set of ['CapInh', 'CapPrm', 'CapEff', 'CapBnd', 'CapAmb']) expect(status).toMatch(new RegExp(`^${set}:\\s+0+$`, 'm'));
+  expect(status).toMatch(/^NoNewPrivs:\s+1$/m);
+  expect(status).toMatch(/^Seccomp:\s+2$/m);
+  const mounts = readFileSync(`/proc/${pid}/mountinfo`, 'utf8').split('\n').map((l) => l.split(' '));
+  const optionsAt = (path: string) => mounts.find((f) => f[4] === path)?.[5] ?? '';
+  expect(optionsAt('/').split(',')).toContain('ro');
+  expect(optionsAt('/tls').split(',')).toContain('ro');
+  expect(optionsAt('/tmp').split(',')).toContain('rw');
+  const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+  expect(cmdline).toEqual(['/nodejs/bin/node', 'packages/core/dist/cli/main.js', 'serve', ...args]);
 }
