@@ -8,12 +8,12 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { authenticationConfigData, createCA, issueCertificate, startKubeStub, type KeyPairPem, type KubeStub } from '@dns01-webhook/core/testing';
+import { authenticationConfigData, startKubeStub, writeServingPki, type KubeStub, type ServingPki } from '@dns01-webhook/core/testing';
 import { ensureHelm, one, parseManifests, renderChart, repoRoot } from './helm.js';
 
 const GROUP = 'acme.example.com';
@@ -26,8 +26,7 @@ type Container = { args: string[]; env?: Array<{ name: string; value?: string }>
 
 let dir: string;
 let kube: KubeStub;
-let servingCa: KeyPairPem;
-let frontProxy: KeyPairPem;
+let pki: ServingPki;
 let child: ChildProcess | undefined;
 let container: Container;
 
@@ -60,7 +59,7 @@ function post(port: number, body: string): Promise<number> {
     const req = request(
       {
         host: '127.0.0.1', port, path: `/apis/${GROUP}/v1alpha1/dnspod`, method: 'POST', agent: false, servername: 'localhost',
-        ca: servingCa.certPem, cert: frontProxy.certPem, key: frontProxy.keyPem,
+        ca: pki.servingCa.certPem, cert: pki.frontProxy.certPem, key: pki.frontProxy.keyPem,
         headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body), 'X-Remote-User': CERT_MANAGER, 'X-Remote-Group': 'system:serviceaccounts' },
       },
       (res) => {
@@ -86,15 +85,9 @@ beforeAll(async () => {
   };
   container = deployment.spec.template.spec.containers[0]!;
   dir = await mkdtemp(join(tmpdir(), 'memory-test-'));
-  servingCa = await createCA('serving-ca');
-  const serving = await issueCertificate(servingCa, { commonName: 'webhook', dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'], usage: 'server' });
-  const frontProxyCa = await createCA('front-proxy-ca');
-  frontProxy = await issueCertificate(frontProxyCa, { commonName: 'front-proxy-client', usage: 'client' });
-  await writeFile(join(dir, 'tls.crt'), serving.certPem);
-  await writeFile(join(dir, 'tls.key'), serving.keyPem);
-  await writeFile(join(dir, 'front-proxy-ca.crt'), frontProxyCa.certPem);
+  pki = await writeServingPki(dir);
   kube = await startKubeStub({
-    configMaps: { 'kube-system/extension-apiserver-authentication': authenticationConfigData({ clientCaPem: (await createCA('client-ca')).certPem }) },
+    configMaps: { 'kube-system/extension-apiserver-authentication': authenticationConfigData({ clientCaPem: pki.clientCa.certPem }) },
     authorize: [{ user: CERT_MANAGER, verb: 'create', apiGroup: GROUP, allowed: true }],
   });
 }, 600_000);
@@ -114,8 +107,8 @@ it('64 concurrent 1 MiB bodies keep serve under the chart memory limit with the 
   const args = [
     join(repoRoot, 'packages/core/dist/cli/main.js'), 'serve', ...kept,
     '--bind-address=127.0.0.1', '--secure-port=0', '--metrics-port=0',
-    `--tls-cert-file=${join(dir, 'tls.crt')}`, `--tls-private-key-file=${join(dir, 'tls.key')}`, `--kubeconfig=${kube.kubeconfigPath}`,
-    `--requestheader-client-ca-file=${join(dir, 'front-proxy-ca.crt')}`, '--requestheader-allowed-names=front-proxy-client',
+    `--tls-cert-file=${pki.files.cert}`, `--tls-private-key-file=${pki.files.key}`, `--kubeconfig=${kube.kubeconfigPath}`,
+    `--requestheader-client-ca-file=${pki.files.frontProxyCa}`, '--requestheader-allowed-names=front-proxy-client',
   ];
   // The provider SDKs loaded up front, as after each solver's first challenge (they load lazily).
   args.unshift('--import', join(repoRoot, 'test/chart/fixtures/preload-sdks.mjs'));

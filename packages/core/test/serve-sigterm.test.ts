@@ -5,13 +5,13 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { authenticationConfigData, startKubeStub, type KubeStub } from '../src/testing/kube-stub.js';
-import { createCA, issueCertificate, type KeyPairPem } from '../src/tls/certificates.js';
+import { writeServingPki, type ServingPki } from '../src/testing/serving-pki.js';
 import { call, challengeBody, JSON_HEADERS } from './fixtures/https-client.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -22,24 +22,16 @@ const CERT_MANAGER = 'system:serviceaccount:cert-manager:cert-manager';
 
 let dir: string;
 let kube: KubeStub;
-let servingCa: KeyPairPem;
-let frontProxy: KeyPairPem;
+let pki: ServingPki;
 const children: ChildProcess[] = [];
 
 beforeAll(async () => {
   if (!existsSync(CLI)) throw new Error(`${CLI} does not exist: run "npm run build" first (the root "npm test" does)`);
   dir = await mkdtemp(join(tmpdir(), 'serve-sigterm-'));
-  servingCa = await createCA('serving-ca');
-  const serving = await issueCertificate(servingCa, { commonName: 'webhook', dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'], usage: 'server' });
-  const frontProxyCa = await createCA('front-proxy-ca');
-  frontProxy = await issueCertificate(frontProxyCa, { commonName: 'front-proxy-client', usage: 'client' });
-  const clientCa = await createCA('client-ca');
-  await writeFile(join(dir, 'tls.crt'), serving.certPem);
-  await writeFile(join(dir, 'tls.key'), serving.keyPem);
-  await writeFile(join(dir, 'front-proxy-ca.crt'), frontProxyCa.certPem);
+  pki = await writeServingPki(dir);
   kube = await startKubeStub({
     // The ConfigMap supplies the client CA; the front-proxy CA comes from the flag override.
-    configMaps: { 'kube-system/extension-apiserver-authentication': authenticationConfigData({ clientCaPem: clientCa.certPem }) },
+    configMaps: { 'kube-system/extension-apiserver-authentication': authenticationConfigData({ clientCaPem: pki.clientCa.certPem }) },
     authorize: [{ user: CERT_MANAGER, verb: 'create', apiGroup: GROUP, resource: 'slow', allowed: true }],
   });
 });
@@ -92,9 +84,9 @@ async function waitFor<T>(what: string, fn: () => T | undefined | Promise<T | un
 it('drains an in-flight challenge on SIGTERM, refuses new connections, exits 0', async () => {
   const server = run([
     'serve', '--group-name', GROUP, '--secure-port', '0', '--bind-address', '127.0.0.1', '--metrics-port', '0',
-    '--tls-cert-file', join(dir, 'tls.crt'), '--tls-private-key-file', join(dir, 'tls.key'),
+    '--tls-cert-file', pki.files.cert, '--tls-private-key-file', pki.files.key,
     '--kubeconfig', kube.kubeconfigPath, '--solver-packages', FIXTURE,
-    '--requestheader-client-ca-file', join(dir, 'front-proxy-ca.crt'), '--requestheader-allowed-names', 'front-proxy-client',
+    '--requestheader-client-ca-file', pki.files.frontProxyCa, '--requestheader-allowed-names', 'front-proxy-client',
     '--shutdown-grace', '10', '--log-level', 'info',
   ]);
   const listening = await waitFor('the listening log line', () => {
@@ -103,21 +95,21 @@ it('drains an in-flight challenge on SIGTERM, refuses new connections, exits 0',
   });
   const port = listening.port as number;
   expect(listening.solvers).toEqual(['slow']);
-  await waitFor('readiness', async () => ((await call({ port, ca: servingCa.certPem, path: '/readyz' })).status === 200 ? true : undefined));
+  await waitFor('readiness', async () => ((await call({ port, ca: pki.servingCa.certPem, path: '/readyz' })).status === 200 ? true : undefined));
 
-  const proxied = { cert: frontProxy.certPem, key: frontProxy.keyPem, headers: { ...JSON_HEADERS, 'X-Remote-User': CERT_MANAGER, 'X-Remote-Group': 'system:serviceaccounts' } };
+  const proxied = { cert: pki.frontProxy.certPem, key: pki.frontProxy.keyPem, headers: { ...JSON_HEADERS, 'X-Remote-User': CERT_MANAGER, 'X-Remote-Group': 'system:serviceaccounts' } };
   const path = `/apis/${GROUP}/v1alpha1/slow`;
   // Delegated authorization really runs: another user is denied by the stub's SubjectAccessReview.
-  const denied = await call({ port, ca: servingCa.certPem, path, method: 'POST', body: challengeBody(), ...proxied, headers: { ...proxied.headers, 'X-Remote-User': 'mallory' } });
+  const denied = await call({ port, ca: pki.servingCa.certPem, path, method: 'POST', body: challengeBody(), ...proxied, headers: { ...proxied.headers, 'X-Remote-User': 'mallory' } });
   expect(denied.status).toBe(403);
 
-  const inFlight = call({ port, ca: servingCa.certPem, path, method: 'POST', body: challengeBody({ uid: 'drain-1', config: { delayMs: 1500 } }), ...proxied });
+  const inFlight = call({ port, ca: pki.servingCa.certPem, path, method: 'POST', body: challengeBody({ uid: 'drain-1', config: { delayMs: 1500 } }), ...proxied });
   await waitFor('the challenge to start', () => (kube.requestsOf('subjectaccessreview').some((r) => r.body?.spec?.user === CERT_MANAGER) ? true : undefined));
   await new Promise((r) => setTimeout(r, 200));
   const signalledAt = Date.now();
   server.child.kill('SIGTERM');
   await waitFor('shutdown to begin', () => server.lines.find((l) => l.msg?.startsWith('shutting down')));
-  await expect(call({ port, ca: servingCa.certPem, path: '/healthz' })).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+  await expect(call({ port, ca: pki.servingCa.certPem, path: '/healthz' })).rejects.toMatchObject({ code: 'ECONNREFUSED' });
 
   const res = await inFlight;
   expect(res.status).toBe(201);

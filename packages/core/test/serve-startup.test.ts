@@ -13,7 +13,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { authenticationConfigData, startKubeStub, type KubeStub } from '../src/testing/kube-stub.js';
-import { createCA, issueCertificate, type KeyPairPem } from '../src/tls/certificates.js';
+import { writeServingPki, type ServingPki } from '../src/testing/serving-pki.js';
 import { call } from './fixtures/https-client.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -22,18 +22,14 @@ const RECORDER = join(here, 'fixtures', 'record-imports.mjs');
 
 let dir: string;
 let kube: KubeStub;
-let servingCa: KeyPairPem;
+let pki: ServingPki;
 
 beforeAll(async () => {
   if (!existsSync(CLI)) throw new Error(`${CLI} does not exist: run "npm run build" first (the root "npm test" does)`);
   dir = await mkdtemp(join(tmpdir(), 'serve-startup-'));
-  servingCa = await createCA('serving-ca');
-  const serving = await issueCertificate(servingCa, { commonName: 'webhook', dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'], usage: 'server' });
-  const frontProxyCa = await createCA('front-proxy-ca');
-  await writeFile(join(dir, 'tls.crt'), serving.certPem);
-  await writeFile(join(dir, 'tls.key'), serving.keyPem);
+  pki = await writeServingPki(dir);
   kube = await startKubeStub({
-    configMaps: { 'kube-system/extension-apiserver-authentication': authenticationConfigData({ requestheaderCaPem: frontProxyCa.certPem, allowedNames: ['front-proxy-client'] }) },
+    configMaps: { 'kube-system/extension-apiserver-authentication': authenticationConfigData({ requestheaderCaPem: pki.frontProxyCa.certPem, allowedNames: ['front-proxy-client'] }) },
   });
 });
 afterAll(async () => {
@@ -47,7 +43,7 @@ it('reaches ready with every bundled solver registered but no provider SDK and n
   const child = spawn(
     process.execPath,
     ['--import', RECORDER, CLI, 'serve', '--group-name', 'acme.example.com', '--secure-port', '0', '--bind-address', '127.0.0.1', '--metrics-port', '0',
-      '--tls-cert-file', join(dir, 'tls.crt'), '--tls-private-key-file', join(dir, 'tls.key'), '--kubeconfig', kube.kubeconfigPath],
+      '--tls-cert-file', pki.files.cert, '--tls-private-key-file', pki.files.key, '--kubeconfig', kube.kubeconfigPath],
     { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, RECORD_IMPORTS_FILE: imports, GROUP_NAME: '' } },
   );
   let stdout = '';
@@ -63,7 +59,7 @@ it('reaches ready with every bundled solver registered but no provider SDK and n
       if (child.exitCode !== null) throw new Error(`serve exited: ${stderr}`);
       if (Date.now() > deadline) throw new Error(`serve not ready in time: ${stderr}${stdout}`);
       port ??= stdout.split('\n').filter((l) => l.includes('"webhook server listening"')).map((l) => (JSON.parse(l) as { port: number }).port)[0];
-      if (port) ready = (await call({ port, ca: servingCa.certPem, path: '/readyz' }).catch(() => ({ status: 0 }))).status === 200;
+      if (port) ready = (await call({ port, ca: pki.servingCa.certPem, path: '/readyz' }).catch(() => ({ status: 0 }))).status === 200;
       if (!ready) await new Promise((r) => setTimeout(r, 50));
     }
     expect(stdout).toMatch(/"solvers":\["cloudflare","dnspod","rfc2136","route53"\]/);

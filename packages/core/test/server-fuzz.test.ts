@@ -10,13 +10,13 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { authenticationConfigData, startKubeStub, type KubeStub } from '../src/testing/kube-stub.js';
-import { createCA, issueCertificate, type KeyPairPem } from '../src/tls/certificates.js';
+import { writeServingPki, type ServingPki } from '../src/testing/serving-pki.js';
 import { call, challengeBody, JSON_HEADERS } from './fixtures/https-client.js';
 import { WireClient, type WireResult } from './fixtures/http-wire.js';
 import { rawConnect, statusOf } from './fixtures/raw-tls.js';
@@ -32,8 +32,7 @@ const SEED = Number(process.env.FUZZ_SEED ?? 20261130);
 
 let dir: string;
 let kube: KubeStub;
-let servingCa: KeyPairPem;
-let frontProxy: KeyPairPem;
+let pki: ServingPki;
 let server: ChildProcess;
 let output = '';
 let port: number;
@@ -41,23 +40,17 @@ let port: number;
 beforeAll(async () => {
   if (!existsSync(CLI)) throw new Error(`${CLI} does not exist: run "npm run build" first (the root "npm test" does)`);
   dir = await mkdtemp(join(tmpdir(), 'server-fuzz-'));
-  servingCa = await createCA('serving-ca');
-  const serving = await issueCertificate(servingCa, { commonName: 'webhook', dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'], usage: 'server' });
-  const frontProxyCa = await createCA('front-proxy-ca');
-  frontProxy = await issueCertificate(frontProxyCa, { commonName: 'front-proxy-client', usage: 'client' });
-  await writeFile(join(dir, 'tls.crt'), serving.certPem);
-  await writeFile(join(dir, 'tls.key'), serving.keyPem);
-  await writeFile(join(dir, 'front-proxy-ca.crt'), frontProxyCa.certPem);
+  pki = await writeServingPki(dir);
   kube = await startKubeStub({
-    configMaps: { 'kube-system/extension-apiserver-authentication': authenticationConfigData({ clientCaPem: (await createCA('client-ca')).certPem }) },
+    configMaps: { 'kube-system/extension-apiserver-authentication': authenticationConfigData({ clientCaPem: pki.clientCa.certPem }) },
     authorize: [{ user: 'fuzzer', allowed: true }],
   });
   server = spawn(
     process.execPath,
     [
       CLI, 'serve', '--group-name', GROUP, '--secure-port', '0', '--bind-address', '127.0.0.1', '--metrics-port', '0',
-      '--tls-cert-file', join(dir, 'tls.crt'), '--tls-private-key-file', join(dir, 'tls.key'), '--kubeconfig', kube.kubeconfigPath,
-      '--solver-packages', FIXTURE, '--requestheader-client-ca-file', join(dir, 'front-proxy-ca.crt'),
+      '--tls-cert-file', pki.files.cert, '--tls-private-key-file', pki.files.key, '--kubeconfig', kube.kubeconfigPath,
+      '--solver-packages', FIXTURE, '--requestheader-client-ca-file', pki.files.frontProxyCa,
       '--requestheader-allowed-names', 'front-proxy-client', '--challenge-timeout', '2', '--log-level', 'info',
     ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
@@ -71,7 +64,7 @@ beforeAll(async () => {
   }
   port = Number(JSON.parse(listening() ?? '{}').port);
   for (let i = 0; i < 100; i++) {
-    if ((await call({ port, ca: servingCa.certPem, path: '/readyz' })).status === 200) break;
+    if ((await call({ port, ca: pki.servingCa.certPem, path: '/readyz' })).status === 200) break;
     await new Promise((r) => setTimeout(r, 100));
   }
 }, 60_000);
@@ -261,7 +254,7 @@ describe('fuzzing serve over HTTPS with front-proxy authentication', () => {
     const problems: string[] = [];
     const started = Date.now();
     let next = 0;
-    const clients = Array.from({ length: WORKERS }, () => new WireClient({ port, ca: servingCa.certPem, cert: frontProxy.certPem, key: frontProxy.keyPem }));
+    const clients = Array.from({ length: WORKERS }, () => new WireClient({ port, ca: pki.servingCa.certPem, cert: pki.frontProxy.certPem, key: pki.frontProxy.keyPem }));
     const record = (i: number, res: WireResult, previous: number | undefined) => {
       const one = inputs[i]!;
       const key = res.hung ? 'hung' : res.status === undefined ? 'closed' : String(res.status);
@@ -302,8 +295,8 @@ describe('fuzzing serve over HTTPS with front-proxy authentication', () => {
     // The run reached the solver, and refused with each kind of 4xx along the way.
     if (!only) for (const code of ['201', '400', '401', '403', '404', '405', '413', '415']) expect(byStatus[code] ?? 0, code).toBeGreaterThan(0);
     const normal = await call({
-      port, ca: servingCa.certPem, path: SOLVER, method: 'POST', body: challengeBody({ uid: 'after-fuzz', config: {} }),
-      cert: frontProxy.certPem, key: frontProxy.keyPem, headers: { ...JSON_HEADERS, 'X-Remote-User': 'fuzzer', 'X-Remote-Group': 'system:masters' },
+      port, ca: pki.servingCa.certPem, path: SOLVER, method: 'POST', body: challengeBody({ uid: 'after-fuzz', config: {} }),
+      cert: pki.frontProxy.certPem, key: pki.frontProxy.keyPem, headers: { ...JSON_HEADERS, 'X-Remote-User': 'fuzzer', 'X-Remote-Group': 'system:masters' },
     });
     expect(normal.status).toBe(201);
     expect(normal.json.response).toEqual({ uid: 'after-fuzz', success: true });
@@ -313,7 +306,7 @@ describe('fuzzing serve over HTTPS with front-proxy authentication', () => {
     const started = Date.now();
     const conns = await Promise.all(
       Array.from({ length: 50 }, async () => {
-        const conn = await rawConnect({ port, ca: servingCa.certPem, cert: frontProxy.certPem, key: frontProxy.keyPem });
+        const conn = await rawConnect({ port, ca: pki.servingCa.certPem, cert: pki.frontProxy.certPem, key: pki.frontProxy.keyPem });
         conn.socket.write(`POST ${SOLVER} HTTP/1.1\r\nHost: webhook\r\nContent-Type: application/json\r\nContent-Length: 1000000\r\n\r\n{`);
         return conn;
       }),
@@ -332,6 +325,6 @@ describe('fuzzing serve over HTTPS with front-proxy authentication', () => {
       clearInterval(trickle);
     }
     expect(Date.now() - started).toBeLessThan(15_000);
-    expect((await call({ port, ca: servingCa.certPem, path: '/readyz' })).status).toBe(200);
+    expect((await call({ port, ca: pki.servingCa.certPem, path: '/readyz' })).status).toBe(200);
   }, 60_000);
 });
