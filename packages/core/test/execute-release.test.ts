@@ -8,15 +8,13 @@ import { getEventListeners } from 'node:events';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
-import { createLogger, defineSolver, executeChallenge, mapSecrets, z, type ChallengeRequest } from '@dns01-webhook/core';
+import { createLogger, defineSolver, executeChallenge, mapSecrets, z } from '@dns01-webhook/core';
+import { challengeRequest } from './fixtures/challenge.js';
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
 
-const request: ChallengeRequest = {
-  uid: '', action: 'Present', type: 'dns-01', dnsName: 'example.test', key: 'k', resourceNamespace: 'team-a',
-  resolvedFQDN: '_acme-challenge.example.test.', resolvedZone: 'example.test.', allowAmbientCredentials: false, config: {},
-};
+const request = challengeRequest();
 const options = { secretsFor: mapSecrets({}), log: createLogger({ level: 'silent' }) };
 
 /** A solver that hands the challenge's signal to `seen`, then succeeds or fails. */

@@ -1,7 +1,5 @@
-import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import {
-  createLogger,
   defineSolver,
   executeChallenge,
   mapSecrets,
@@ -12,25 +10,12 @@ import {
   z,
   type ChallengeRequest,
 } from '@dns01-webhook/core';
+import { captureLog as capture, challengeRequest } from './fixtures/challenge.js';
 
 const SECRET = 's3cr3t-VALUE-123';
 
 function req(config: unknown, namespace = 'team-a'): ChallengeRequest {
-  return {
-    uid: 'abc', action: 'Present', type: 'dns-01', dnsName: 'example.test', key: 'k', resourceNamespace: namespace,
-    resolvedFQDN: '_acme-challenge.example.test.', resolvedZone: 'example.test.', allowAmbientCredentials: false, config,
-  };
-}
-
-function capture() {
-  const lines: string[] = [];
-  const destination = new Writable({
-    write(chunk, _enc, cb) {
-      lines.push(String(chunk));
-      cb();
-    },
-  });
-  return { lines, log: createLogger({ level: 'debug', destination }) };
+  return challengeRequest({ uid: 'abc', resourceNamespace: namespace, config });
 }
 
 const leaky = defineSolver({

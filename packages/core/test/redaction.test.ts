@@ -4,10 +4,8 @@
  * solver logs: retries, raw error objects with cause chains, nested fields, child loggers) and from the
  * returned message. Secrets with newlines, CRs, leading spaces and trailing newlines; every line scanned.
  */
-import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import {
-  createLogger,
   defineRecordSolver,
   defineSolver,
   executeChallenge,
@@ -24,23 +22,10 @@ import {
   type ServiceAccountTokenSource,
 } from '@dns01-webhook/core';
 import { secretLeaks } from '@dns01-webhook/core/testing';
-
-function capture(level = 'debug') {
-  const lines: string[] = [];
-  const destination = new Writable({
-    write(chunk, _enc, cb) {
-      lines.push(String(chunk));
-      cb();
-    },
-  });
-  return { lines, log: createLogger({ level, destination }) };
-}
+import { captureLog as capture, challengeRequest } from './fixtures/challenge.js';
 
 function req(config: unknown, action: 'Present' | 'CleanUp' = 'Present'): ChallengeRequest {
-  return {
-    uid: 'uid-1', action, type: 'dns-01', dnsName: 'example.test', key: 'k', resourceNamespace: 'team-a',
-    resolvedFQDN: '_acme-challenge.example.test.', resolvedZone: 'example.test.', allowAmbientCredentials: false, config,
-  };
+  return challengeRequest({ uid: 'uid-1', action, config });
 }
 
 /** Secrets as they come out of real Kubernetes Secrets: editors add newlines, pastes add CRs and spaces. */

@@ -4,11 +4,9 @@
  * volatile facts go to the log line (`SolverError.details`, the raw message), deadline/retry endings are
  * phrased one way whichever path ended the challenge, and known volatile patterns are replaced.
  */
-import { Writable } from 'node:stream';
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import {
-  createLogger,
   defineRecordSolver,
   defineSolver,
   executeChallenge,
@@ -20,23 +18,10 @@ import {
   type ChallengeRequest,
   type Solver,
 } from '@dns01-webhook/core';
+import { captureLog as capture, challengeRequest } from './fixtures/challenge.js';
 
 function req(): ChallengeRequest {
-  return {
-    uid: randomUUID(), action: 'Present', type: 'dns-01', dnsName: 'example.test', key: 'k', resourceNamespace: 'ns',
-    resolvedFQDN: '_acme-challenge.example.test.', resolvedZone: 'example.test.', allowAmbientCredentials: false, config: {},
-  };
-}
-
-function capture() {
-  const lines: string[] = [];
-  const destination = new Writable({
-    write(chunk, _enc, cb) {
-      lines.push(String(chunk));
-      cb();
-    },
-  });
-  return { lines, log: createLogger({ level: 'debug', destination }) };
+  return challengeRequest({ uid: randomUUID(), resourceNamespace: 'ns' });
 }
 
 async function messageOf(solver: Solver<any>, timeoutMs: number, log = capture().log): Promise<string> {
