@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCA } from '@dns01-webhook/core/testing';
 import { startBind, startKnot, ZONE, type AuthoritativeServer } from '../rfc2136/servers.js';
 import { startCluster, type Cluster } from './cluster/cluster.js';
+import { acmeClusterIssuer } from './support/cert-manager.js';
 import { installWebhook, REPO_ROOT, type WebhookInstall } from './webhook.js';
 
 const GROUP = 'acme.doctor.test';
@@ -67,20 +68,8 @@ const check = (r: Report, id: string) => {
   return found[0]!;
 };
 
-function clusterIssuer(name: string, webhookBlock: Record<string, unknown>) {
-  return {
-    apiVersion: 'cert-manager.io/v1',
-    kind: 'ClusterIssuer',
-    metadata: { name },
-    spec: {
-      acme: {
-        server: 'https://acme.invalid/directory',
-        privateKeySecretRef: { name: `${name}-account` },
-        solvers: [{ dns01: { webhook: webhookBlock } }],
-      },
-    },
-  };
-}
+/** doctor only reads the issuers: no ACME server behind them. */
+const clusterIssuer = (name: string, webhook: Parameters<typeof acmeClusterIssuer>[2]) => acmeClusterIssuer(name, { directoryUrl: 'https://acme.invalid/directory' }, webhook);
 
 const rfc2136 = (server: AuthoritativeServer, secret = 'tsig-knot') => ({
   nameserver: server.address,

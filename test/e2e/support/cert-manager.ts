@@ -114,10 +114,13 @@ export async function startCertManager(cluster: Cluster, options: CertManagerOpt
   };
 }
 
-/** A ClusterIssuer for an ACME server (Pebble: its directory, its TLS CA as caBundle) with one DNS-01 webhook solver. */
+/**
+ * A ClusterIssuer for an ACME server (Pebble: its directory, its TLS CA as caBundle) with one DNS-01 webhook
+ * solver. Without `tlsCaPem` no caBundle is set (an issuer that is only read, never used to order).
+ */
 export function acmeClusterIssuer(
   name: string,
-  acme: { directoryUrl: string; tlsCaPem: string },
+  acme: { directoryUrl: string; tlsCaPem?: string },
   webhook: { groupName: string; solverName: string; config: Record<string, unknown> },
 ): KubeObject {
   return {
@@ -127,7 +130,7 @@ export function acmeClusterIssuer(
     spec: {
       acme: {
         server: acme.directoryUrl,
-        caBundle: Buffer.from(acme.tlsCaPem).toString('base64'),
+        ...(acme.tlsCaPem === undefined ? {} : { caBundle: Buffer.from(acme.tlsCaPem).toString('base64') }),
         email: 'e2e@example.test',
         privateKeySecretRef: { name: `${name}-account` },
         solvers: [{ dns01: { webhook } }],
