@@ -12,12 +12,12 @@
  */
 import { execFile, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { parseAllDocuments } from 'yaml';
+import { httpsGet } from './https.js';
 import { createTestHost, type TestHost } from './netns.js';
 import { generateClusterPki, FRONT_PROXY_CLIENT_CN, type ClusterPki } from './pki.js';
 import { freePort, spawnManaged, waitUntil, type ManagedProcess } from './processes.js';
@@ -120,29 +120,6 @@ export interface ClusterOptions {
    * client certificate for kube-apiserver → kubelet (logs, exec).
    */
   nodes?: boolean;
-}
-
-function httpsGet(url: string, pki: ClusterPki, timeoutMs = 3000): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      url,
-      {
-        ca: pki.clusterCa.certPem,
-        cert: readFileSync(pki.files.adminCert),
-        key: readFileSync(pki.files.adminKey),
-        timeout: timeoutMs,
-      },
-      (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => (body += c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-      },
-    );
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', reject);
-    req.end();
-  });
 }
 
 async function versionOf(command: string, args: string[]): Promise<string> {
@@ -291,7 +268,8 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     ], { logFile: logs.kubeApiserver });
     procs.push(apiserver);
     rewriteCleanup();
-    await waitUntil('kube-apiserver /readyz', async () => (await httpsGet(`${server}/readyz`, pki)).status === 200, {
+    const admin = { ca: pki.clusterCa.certPem, cert: readFileSync(pki.files.adminCert), key: readFileSync(pki.files.adminKey) };
+    await waitUntil('kube-apiserver /readyz', async () => (await httpsGet(`${server}/readyz`, admin, 3000)).status === 200, {
       timeoutMs: options.startTimeoutMs ?? 120_000,
       intervalMs: 500,
       proc: apiserver,

@@ -13,6 +13,7 @@ import { execFile } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { pidExists } from './processes.js';
 
 const run = promisify(execFile);
 const SLOT_DIR = '/run/dns01-e2e';
@@ -56,15 +57,6 @@ function names(slot: number) {
   };
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** Removes a slot's namespace and veth, tolerating either being gone already. */
 export async function removeSlot(slot: number): Promise<void> {
   const n = names(slot);
@@ -97,7 +89,7 @@ export async function reapStaleSlots(): Promise<void> {
     } catch {
       continue;
     }
-    if (!alive(owner)) await removeSlot(slot);
+    if (!pidExists(owner)) await removeSlot(slot);
   }
   // Namespaces without a slot directory (e.g. /run was cleared but the kernel objects remained).
   const listed = await ip('netns', 'list').catch(() => '');

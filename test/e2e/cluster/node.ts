@@ -30,13 +30,13 @@
  */
 import { execFile, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import { request } from 'node:https';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { issueCertificate } from '@dns01-webhook/core/testing';
 import { binary, kubeconfigJson, KUBERNETES_SERVICE_IP, type Cluster } from './cluster.js';
-import { freePort, spawnManaged, waitUntil, type ManagedProcess } from './processes.js';
+import { httpsGet } from './https.js';
+import { freePort, pidExists, spawnManaged, waitUntil, type ManagedProcess } from './processes.js';
 
 const exec = promisify(execFile);
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -180,15 +180,6 @@ function cleanupScript(o: { slot?: number; dir?: string; socket?: string; pgids?
   ].join('\n');
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** Node dirs whose test process is gone without its watchdog having cleaned up (both killed at once). */
 async function reapDeadNodeDirs(): Promise<void> {
   const parent = dirname(NODE_DIR_PREFIX);
@@ -201,7 +192,7 @@ async function reapDeadNodeDirs(): Promise<void> {
     } catch {
       continue; // being created, or not ours
     }
-    if (Number.isInteger(owner) && owner > 0 && alive(owner)) continue;
+    if (Number.isInteger(owner) && owner > 0 && pidExists(owner)) continue;
     await run('bash', ['-c', cleanupScript({ dir, socket: join(dir, 'containerd.sock') })], 120_000);
   }
 }
@@ -268,20 +259,6 @@ ${cri()}
         Root = ${s(join(o.dir, 'containerd/runc'))}
         SystemdCgroup = false
 `;
-}
-
-function httpsGet(url: string, o: { ca: string; cert: string; key: string }): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, { ca: o.ca, cert: o.cert, key: o.key, timeout: 10_000 }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (body += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.on('timeout', () => req.destroy(new Error(`timeout: ${url}`)));
-    req.on('error', reject);
-    req.end();
-  });
 }
 
 export async function startNode(cluster: Cluster, options: NodeOptions = {}): Promise<ClusterNode> {
@@ -477,7 +454,7 @@ export async function startNode(cluster: Cluster, options: NodeOptions = {}): Pr
         if (!Number.isInteger(pid) || pid <= 1) throw new Error(`container ${id}: init.pid holds ${JSON.stringify(text)}`);
         return pid;
       },
-      kubeletGet: (path) => httpsGet(`${kubeletUrl}${path}`, adminTls),
+      kubeletGet: (path) => httpsGet(`${kubeletUrl}${path}`, adminTls, 10_000),
       stop,
     };
   } catch (err) {

@@ -92,6 +92,16 @@ export function spawnManaged(name: string, command: string, args: string[], opti
   };
 }
 
+/** Whether a process with this pid exists (EPERM: it does, another user's). Says nothing of what it runs. */
+export function pidExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 /** A TCP port nobody listens on right now at `host` (the OS picks it; tiny race until our server binds). */
 export async function freePort(host = '127.0.0.1'): Promise<number> {
   return new Promise((resolve, reject) => {

@@ -12,12 +12,12 @@
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { createCA, issueCertificate } from '@dns01-webhook/core/testing';
 import { binary } from '../cluster/cluster.js';
+import { httpsGet } from '../cluster/https.js';
 import { freePort, spawnManaged, waitUntil, type ManagedProcess } from '../cluster/processes.js';
 
 const exec = promisify(execFile);
@@ -57,20 +57,6 @@ export const PEBBLE_ENV: Readonly<Record<string, string>> = {
   PEBBLE_WFE_NONCEREJECT: '0',
   PEBBLE_AUTHZREUSE: '0',
 };
-
-function httpsText(url: string, ca: string, timeoutMs = 5000): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, { ca, timeout: timeoutMs }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (body += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.on('timeout', () => req.destroy(new Error(`timeout: ${url}`)));
-    req.on('error', reject);
-    req.end();
-  });
-}
 
 export async function pebbleVersion(): Promise<string> {
   try {
@@ -118,7 +104,7 @@ export async function startPebble(options: PebbleOptions): Promise<RunningPebble
     rmSync(dir, { recursive: true, force: true });
   };
   try {
-    await waitUntil('pebble directory', async () => (await httpsText(directoryUrl, tlsCa.certPem)).status === 200, {
+    await waitUntil('pebble directory', async () => (await httpsGet(directoryUrl, { ca: tlsCa.certPem }, 5000)).status === 200, {
       timeoutMs: options.startTimeoutMs ?? 20_000,
       intervalMs: 200,
       proc,
@@ -130,7 +116,7 @@ export async function startPebble(options: PebbleOptions): Promise<RunningPebble
   }
 
   const management = async (path: string) => {
-    const res = await httpsText(`${managementUrl}${path}`, tlsCa.certPem);
+    const res = await httpsGet(`${managementUrl}${path}`, { ca: tlsCa.certPem }, 5000);
     if (res.status !== 200) throw new Error(`pebble management GET ${path}: HTTP ${res.status}: ${res.body.slice(0, 200)}`);
     return res.body;
   };
