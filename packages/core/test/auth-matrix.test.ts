@@ -7,16 +7,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { createDelegatingAuth, type DelegatingAuth } from '../src/auth/delegating.js';
 import { createKubeClient } from '../src/kube/client.js';
-import { Metrics } from '../src/observability/metrics.js';
 import { silentLogger } from '../src/observability/logger.js';
 import { kubeSecrets } from '../src/secrets/kube.js';
-import { createWebhookServer, type WebhookServer } from '../src/server/webhook-server.js';
+import type { WebhookServer } from '../src/server/webhook-server.js';
 import { defineSolver } from '../src/solver/define.js';
 import { SolverRegistry } from '../src/solver/registry.js';
 import { secretSelector } from '../src/solver/schema.js';
 import { authenticationConfigData, startKubeStub, type KubeStub } from '../src/testing/kube-stub.js';
 import { createCA, issueCertificate, type KeyPairPem } from '../src/tls/certificates.js';
 import { call, challengeBody, JSON_HEADERS, type CallOptions } from './fixtures/https-client.js';
+import { testWebhookServer } from './fixtures/webhook-server.js';
 
 const GROUP = 'acme.example.com';
 const SOLVER = 'secret-reader';
@@ -117,16 +117,12 @@ beforeAll(async () => {
   const registry = new SolverRegistry();
   registry.register(secretReader);
   registry.register(rawReader);
-  server = createWebhookServer({
+  server = testWebhookServer({
     groupName: GROUP,
     registry,
     secretsFor: kubeSecrets(kube),
-    log: silentLogger(),
-    metrics: new Metrics(),
     auth: { authenticator: auth.authenticator, authorizer: auth.authorizer, clientCAs: auth.clientCAs, ready: auth.isReady },
     tls: await issueCertificate(servingCA, { commonName: 'localhost', dnsNames: ['localhost'], usage: 'server' }),
-    bindAddress: '127.0.0.1',
-    port: 0,
   });
   ({ port } = await server.listen());
 });

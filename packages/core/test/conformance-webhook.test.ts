@@ -4,13 +4,11 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { conformance, createMemoryStore, memorySolver, startDnsServer, type DnsServer } from '../src/conformance/index.js';
-import { createWebhookServer, type WebhookServer } from '../src/server/index.js';
+import type { WebhookServer } from '../src/server/index.js';
 import { SolverRegistry } from '../src/solver/registry.js';
-import { mapSecrets } from '../src/secrets/static.js';
-import { silentLogger } from '../src/observability/logger.js';
-import { Metrics } from '../src/observability/metrics.js';
 import { createCA, issueCertificate } from '../src/testing/index.js';
 import { deletesEverything as brokenDeletesEverything, embedsRequestId } from './fixtures/broken-solvers.js';
+import { testWebhookServer } from './fixtures/webhook-server.js';
 
 const ZONE = 'example.test.';
 const GROUP = 'acme.conformance.test';
@@ -31,16 +29,7 @@ beforeAll(async () => {
   registry.register(memorySolver(store));
   registry.register(deletesEverything);
   registry.register(embedsRequestId('opaque-ids', 'opaque', 'never-configured'));
-  server = createWebhookServer({
-    groupName: GROUP,
-    registry,
-    secretsFor: mapSecrets({}),
-    log: silentLogger(),
-    metrics: new Metrics(),
-    tls: serving,
-    bindAddress: '127.0.0.1',
-    port: 0,
-  });
+  server = testWebhookServer({ groupName: GROUP, registry, tls: serving });
   const { port } = await server.listen();
   url = `https://127.0.0.1:${port}`;
 });

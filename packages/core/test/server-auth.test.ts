@@ -9,13 +9,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDelegatingAuth, type DelegatingAuth } from '../src/auth/delegating.js';
-import { Metrics } from '../src/observability/metrics.js';
 import { silentLogger } from '../src/observability/logger.js';
-import { mapSecrets } from '../src/secrets/static.js';
-import { createWebhookServer, type WebhookServer } from '../src/server/webhook-server.js';
+import type { WebhookServer } from '../src/server/webhook-server.js';
 import { createCA, issueCertificate, selfSignedServing, type KeyPairPem } from '../src/tls/certificates.js';
 import { call, challengeBody, JSON_HEADERS } from './fixtures/https-client.js';
-import { testRegistry } from './fixtures/test-solvers.js';
+import { testWebhookServer } from './fixtures/webhook-server.js';
 
 const GROUP = 'acme.example.com';
 const SOLVER_PATH = `/apis/${GROUP}/v1alpha1/recorder`;
@@ -62,16 +60,10 @@ beforeAll(async () => {
     fileCheckIntervalMs: 100,
   });
   await auth.ready;
-  server = createWebhookServer({
+  server = testWebhookServer({
     groupName: GROUP,
-    registry: testRegistry(),
-    secretsFor: mapSecrets({}),
-    log: silentLogger(),
-    metrics: new Metrics(),
     auth: { authenticator: auth.authenticator, authorizer: auth.authorizer, clientCAs: auth.clientCAs },
     tls: await issueCertificate(serving, { commonName: 'localhost', dnsNames: ['localhost'], usage: 'server' }),
-    bindAddress: '127.0.0.1',
-    port: 0,
   });
   ({ port } = await server.listen());
 });
@@ -153,12 +145,8 @@ describe('authentication and authorization', () => {
 describe('authentication infrastructure failure', () => {
   it('answers 503 Status when the authenticator cannot decide, and is not ready', async () => {
     const pair = await selfSignedServing(['localhost']);
-    const broken = createWebhookServer({
+    const broken = testWebhookServer({
       groupName: GROUP,
-      registry: testRegistry(),
-      secretsFor: mapSecrets({}),
-      log: silentLogger(),
-      metrics: new Metrics(),
       auth: {
         authenticator: { authenticate: async () => { throw new Error('TokenReview: no answer from kube-apiserver within 10000 ms'); } },
         authorizer: { authorize: async () => ({ allowed: true }) },
@@ -166,8 +154,6 @@ describe('authentication infrastructure failure', () => {
         ready: () => false,
       },
       tls: pair,
-      bindAddress: '127.0.0.1',
-      port: 0,
     });
     const { port: brokenPort } = await broken.listen();
     try {

@@ -5,14 +5,12 @@
  * kind of abuse through front-proxy authentication.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { Metrics } from '../src/observability/metrics.js';
-import { silentLogger } from '../src/observability/logger.js';
-import { mapSecrets } from '../src/secrets/static.js';
-import { createWebhookServer, type WebhookServer, type WebhookServerOptions } from '../src/server/webhook-server.js';
+import type { WebhookServer, WebhookServerOptions } from '../src/server/webhook-server.js';
 import { createCA, issueCertificate } from '../src/tls/certificates.js';
 import { call, challengeBody, JSON_HEADERS } from './fixtures/https-client.js';
 import { rawConnect, statusOf } from './fixtures/raw-tls.js';
-import { calls, testRegistry } from './fixtures/test-solvers.js';
+import { calls } from './fixtures/test-solvers.js';
+import { testWebhookServer } from './fixtures/webhook-server.js';
 
 const GROUP = 'acme.example.com';
 const path = (solver: string) => `/apis/${GROUP}/v1alpha1/${solver}`;
@@ -21,17 +19,7 @@ let serving: { certPem: string; keyPem: string };
 const servers: WebhookServer[] = [];
 
 async function start(overrides: Partial<WebhookServerOptions> = {}): Promise<number> {
-  const server = createWebhookServer({
-    groupName: GROUP,
-    registry: testRegistry(),
-    secretsFor: mapSecrets({}),
-    log: silentLogger(),
-    metrics: new Metrics(),
-    tls: serving,
-    bindAddress: '127.0.0.1',
-    port: 0,
-    ...overrides,
-  });
+  const server = testWebhookServer({ tls: serving, ...overrides });
   servers.push(server);
   return (await server.listen()).port;
 }

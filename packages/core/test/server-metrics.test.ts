@@ -2,13 +2,11 @@
 import { request } from 'node:http';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { Metrics } from '../src/observability/metrics.js';
-import { silentLogger } from '../src/observability/logger.js';
-import { mapSecrets } from '../src/secrets/static.js';
 import { createMetricsServer, type MetricsServer } from '../src/server/metrics-server.js';
-import { createWebhookServer, type WebhookServer } from '../src/server/webhook-server.js';
+import type { WebhookServer } from '../src/server/webhook-server.js';
 import { selfSignedServing } from '../src/tls/certificates.js';
 import { call, challengeBody, JSON_HEADERS } from './fixtures/https-client.js';
-import { testRegistry } from './fixtures/test-solvers.js';
+import { testWebhookServer } from './fixtures/webhook-server.js';
 
 let webhook: WebhookServer;
 let metricsServer: MetricsServer;
@@ -32,10 +30,7 @@ beforeAll(async () => {
   const metrics = new Metrics({ processMetrics: true });
   const pair = await selfSignedServing(['localhost']);
   ca = pair.certPem;
-  webhook = createWebhookServer({
-    groupName: 'acme.example.com', registry: testRegistry(), secretsFor: mapSecrets({}), log: silentLogger(), metrics,
-    tls: pair, bindAddress: '127.0.0.1', port: 0,
-  });
+  webhook = testWebhookServer({ metrics, tls: pair });
   ({ port } = await webhook.listen());
   metricsServer = createMetricsServer({ metrics, bindAddress: '127.0.0.1', port: 0 });
   ({ port: metricsPort } = await metricsServer.listen());

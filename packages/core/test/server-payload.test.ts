@@ -1,12 +1,11 @@
 /** The challenge endpoint, discovery and health over real HTTPS, authentication off (dev-mode layout). */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createWebhookServer, type WebhookServer } from '../src/server/webhook-server.js';
+import type { WebhookServer } from '../src/server/webhook-server.js';
 import { Metrics } from '../src/observability/metrics.js';
-import { silentLogger } from '../src/observability/logger.js';
-import { mapSecrets } from '../src/secrets/static.js';
 import { createCA, issueCertificate } from '../src/tls/certificates.js';
 import { call, challengeBody, JSON_HEADERS } from './fixtures/https-client.js';
-import { calls, testRegistry } from './fixtures/test-solvers.js';
+import { calls } from './fixtures/test-solvers.js';
+import { testWebhookServer } from './fixtures/webhook-server.js';
 
 const GROUP = 'acme.example.com';
 const SOLVER_PATH = `/apis/${GROUP}/v1alpha1/recorder`;
@@ -19,17 +18,7 @@ beforeAll(async () => {
   const authority = await createCA('payload-test-ca');
   ca = authority.certPem;
   const serving = await issueCertificate(authority, { commonName: 'localhost', dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'], usage: 'server' });
-  server = createWebhookServer({
-    groupName: GROUP,
-    registry: testRegistry(),
-    secretsFor: mapSecrets({}),
-    log: silentLogger(),
-    metrics,
-    tls: serving,
-    bindAddress: '127.0.0.1',
-    port: 0,
-    maxBodyBytes: 4096,
-  });
+  server = testWebhookServer({ metrics, tls: serving, maxBodyBytes: 4096 });
   ({ port } = await server.listen());
 });
 afterAll(async () => server.close(1000));

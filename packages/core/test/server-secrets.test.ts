@@ -1,12 +1,11 @@
 /** A solver error that includes a secret value reaches neither the HTTP answer nor any log line. */
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { createWebhookServer, type WebhookServer } from '../src/server/webhook-server.js';
-import { Metrics } from '../src/observability/metrics.js';
+import type { WebhookServer } from '../src/server/webhook-server.js';
 import { createLogger } from '../src/observability/logger.js';
 import { mapSecrets } from '../src/secrets/static.js';
 import { selfSignedServing } from '../src/tls/certificates.js';
 import { call, challengeBody, JSON_HEADERS } from './fixtures/https-client.js';
-import { testRegistry } from './fixtures/test-solvers.js';
+import { testWebhookServer } from './fixtures/webhook-server.js';
 
 const SECRET = 'S3cr3t-T0ken-value-9f8e7d';
 const lines: string[] = [];
@@ -17,15 +16,10 @@ let ca: string;
 beforeAll(async () => {
   const pair = await selfSignedServing(['localhost', '127.0.0.1']);
   ca = pair.certPem;
-  server = createWebhookServer({
-    groupName: 'acme.example.com',
-    registry: testRegistry(),
+  server = testWebhookServer({
     secretsFor: mapSecrets({ 'cert-manager': { creds: { token: SECRET } } }),
     log: createLogger({ level: 'trace', destination: { write: (s: string) => void lines.push(s) } }),
-    metrics: new Metrics(),
     tls: pair,
-    bindAddress: '127.0.0.1',
-    port: 0,
   });
   ({ port } = await server.listen());
 });

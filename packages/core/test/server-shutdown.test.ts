@@ -1,26 +1,14 @@
 /** Graceful close: in-flight challenges finish, new connections are refused, the grace period is a bound. */
 import { Agent, request as httpsRequest } from 'node:https';
 import { expect, it } from 'vitest';
-import { Metrics } from '../src/observability/metrics.js';
-import { createLogger, silentLogger } from '../src/observability/logger.js';
-import { mapSecrets } from '../src/secrets/static.js';
-import { createWebhookServer } from '../src/server/webhook-server.js';
+import { createLogger } from '../src/observability/logger.js';
 import { selfSignedServing } from '../src/tls/certificates.js';
 import { call, challengeBody, JSON_HEADERS } from './fixtures/https-client.js';
-import { testRegistry } from './fixtures/test-solvers.js';
+import { testWebhookServer } from './fixtures/webhook-server.js';
 
 async function start() {
   const pair = await selfSignedServing(['localhost']);
-  const server = createWebhookServer({
-    groupName: 'acme.example.com',
-    registry: testRegistry(),
-    secretsFor: mapSecrets({}),
-    log: silentLogger(),
-    metrics: new Metrics(),
-    tls: pair,
-    bindAddress: '127.0.0.1',
-    port: 0,
-  });
+  const server = testWebhookServer({ tls: pair });
   const { port } = await server.listen();
   // Resolves once the server has the request (on a loaded machine the TLS handshake alone can take 100s of ms).
   const slow = (delayMs: number) => {
@@ -80,16 +68,7 @@ it('closes idle keep-alive connections at once', async () => {
 it('aborts the challenge when the client disconnects, and survives a body cut short', async () => {
   const lines: string[] = [];
   const pair = await selfSignedServing(['localhost']);
-  const server = createWebhookServer({
-    groupName: 'acme.example.com',
-    registry: testRegistry(),
-    secretsFor: mapSecrets({}),
-    log: createLogger({ level: 'info', destination: { write: (s: string) => void lines.push(s) } }),
-    metrics: new Metrics(),
-    tls: pair,
-    bindAddress: '127.0.0.1',
-    port: 0,
-  });
+  const server = testWebhookServer({ tls: pair, log: createLogger({ level: 'info', destination: { write: (s: string) => void lines.push(s) } }) });
   const { port } = await server.listen();
   try {
     const body = challengeBody({ uid: 'gone-1', config: { delayMs: 20_000 } });

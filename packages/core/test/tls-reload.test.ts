@@ -8,13 +8,11 @@ import { mkdir, mkdtemp, rename, rm, symlink, writeFile } from 'node:fs/promises
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { Metrics } from '../src/observability/metrics.js';
 import { createLogger } from '../src/observability/logger.js';
-import { mapSecrets } from '../src/secrets/static.js';
-import { createWebhookServer, type WebhookServer } from '../src/server/webhook-server.js';
+import type { WebhookServer } from '../src/server/webhook-server.js';
 import { createCA, issueCertificate, type KeyPairPem } from '../src/tls/certificates.js';
 import { call, challengeBody, JSON_HEADERS } from './fixtures/https-client.js';
-import { testRegistry } from './fixtures/test-solvers.js';
+import { testWebhookServer } from './fixtures/webhook-server.js';
 
 let dir: string;
 let ca: KeyPairPem;
@@ -43,16 +41,10 @@ beforeAll(async () => {
   await publish(await leaf('gen-1'));
   await symlink('..data/tls.crt', join(dir, 'tls.crt'));
   await symlink('..data/tls.key', join(dir, 'tls.key'));
-  server = createWebhookServer({
-    groupName: 'acme.example.com',
-    registry: testRegistry(),
-    secretsFor: mapSecrets({}),
+  server = testWebhookServer({
     log: createLogger({ level: 'info', destination: { write: (s: string) => void logLines.push(s) } }),
-    metrics: new Metrics(),
     // The slow poll is only the fallback; the swap must be noticed through the directory watch.
     tls: { certFile: join(dir, 'tls.crt'), keyFile: join(dir, 'tls.key'), pollIntervalMs: 60_000 },
-    bindAddress: '127.0.0.1',
-    port: 0,
   });
   ({ port } = await server.listen());
 });
