@@ -1,6 +1,7 @@
 /** Shared fixtures for the Cloudflare tests: credentials, an emulator with them, and a challenge runner. */
 import { executeChallenge, mapSecrets, silentLogger, type ChallengeOutcome, type ChallengeRequest, type Economy } from '@dns01-webhook/core';
 import cloudflareSolver from '@dns01-webhook/solver-cloudflare';
+import { challengeFor } from '../support/challenge.js';
 import { startCloudflareEmulator, type CloudflareEmulator, type CloudflareEmulatorOptions } from '../emulators/cloudflare/emulator.js';
 
 /** API tokens are 40 characters; global keys 37 lower-case hex characters. */
@@ -55,18 +56,7 @@ export function request(
   zone = `${ZONE}.`,
   allowAmbientCredentials = false,
 ): ChallengeRequest {
-  return {
-    uid: `uid-${Math.random().toString(16).slice(2)}`,
-    action,
-    type: 'dns-01',
-    dnsName: fqdn.replace(/^_acme-challenge\./, '').replace(/\.$/, ''),
-    key,
-    resourceNamespace: NAMESPACE,
-    resolvedFQDN: fqdn,
-    resolvedZone: zone,
-    allowAmbientCredentials,
-    config,
-  };
+  return challengeFor({ action, fqdn, zone, key, namespace: NAMESPACE, config }, { uid: `uid-${Math.random().toString(16).slice(2)}`, allowAmbientCredentials });
 }
 
 /** Runs one challenge the way the server does (config validation, secrets, deadline, redaction). */

@@ -1,9 +1,9 @@
 /** Shared set-up for the DNSPod tests: the emulator, the official SDK pointed at it, and challenge requests. */
-import { randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { executeChallenge, mapSecrets, silentLogger, type ChallengeOutcome, type ChallengeRequest, type Economy, type Solver } from '@dns01-webhook/core';
 import * as tencentcloud from 'tencentcloud-sdk-nodejs-dnspod';
 import { DEFAULT_SECRET_ID, DEFAULT_SECRET_KEY } from '../emulators/dnspod/emulator.js';
+import { challengeFor } from '../support/challenge.js';
 
 export { DEFAULT_SECRET_ID as SECRET_ID, DEFAULT_SECRET_KEY as SECRET_KEY };
 
@@ -58,10 +58,7 @@ export async function rawCall(
 }
 
 export function challenge(action: 'Present' | 'CleanUp', fqdn: string, zone: string, key: string, config: unknown, extra: Partial<ChallengeRequest> = {}): ChallengeRequest {
-  return {
-    uid: randomUUID(), action, type: 'dns-01', dnsName: fqdn.replace(/^_acme-challenge\./, '').replace(/\.$/, ''), key,
-    resourceNamespace: NAMESPACE, resolvedFQDN: fqdn, resolvedZone: zone, allowAmbientCredentials: false, config, ...extra,
-  };
+  return challengeFor({ action, fqdn, zone, key, namespace: NAMESPACE, config }, extra);
 }
 
 /** Through executeChallenge as the server runs it; `economy` = a fresh one (cold zone cache, own breakers), else the process's. */

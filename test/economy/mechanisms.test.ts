@@ -4,7 +4,6 @@
  * 20 identical requests, rate-limit waits and fail-fast, the breaker (opens, stays byte-identical, closes
  * on a changed Secret, one real try per cool-down), and Route 53 batching (merge, split on one bad change).
  */
-import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   Economy,
@@ -22,6 +21,7 @@ import route53Solver from '@dns01-webhook/solver-route53';
 import { startCloudflareEmulator, type CloudflareEmulator } from '../emulators/cloudflare/emulator.js';
 import { DEFAULT_SECRET_ID, DEFAULT_SECRET_KEY, startDnspodEmulator, type RunningDnspodEmulator } from '../emulators/dnspod/emulator.js';
 import { startRoute53Emulator, type RunningRoute53Emulator } from '../emulators/route53/emulator.js';
+import { challengeFor } from '../support/challenge.js';
 
 const TOKEN = 'economyTestToken'.padEnd(40, 'e');
 const NS = 'cert-manager';
@@ -41,10 +41,7 @@ function mutableSecrets(initial: Record<string, string>) {
 }
 
 function request(action: 'Present' | 'CleanUp', fqdn: string, zone: string, key: string, config: unknown): ChallengeRequest {
-  return {
-    uid: randomUUID(), action, type: 'dns-01', dnsName: fqdn.replace(/^_acme-challenge\./, '').replace(/\.$/, ''), key,
-    resourceNamespace: NS, resolvedFQDN: fqdn, resolvedZone: zone, allowAmbientCredentials: false, config,
-  };
+  return challengeFor({ action, fqdn, zone, key, namespace: NS, config });
 }
 
 function runner(solver: Solver<any>, economy: Economy, secrets: (ns: string) => SecretReader, metrics?: Metrics) {

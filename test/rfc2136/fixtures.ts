@@ -1,6 +1,7 @@
 /** Shared pieces of the rfc2136 tests: secrets and configs for a running server's keys, one challenge runner. */
 import { executeChallenge, mapSecrets, silentLogger, type ChallengeOutcome, type ChallengeRequest, type SecretReader } from '@dns01-webhook/core';
 import rfc2136Solver, { type TsigAlgorithm } from '@dns01-webhook/solver-rfc2136';
+import { challengeFor } from '../support/challenge.js';
 import { ALGORITHMS, ZONE, type AuthoritativeServer } from './servers.js';
 
 export const NAMESPACE = 'cert-manager';
@@ -33,18 +34,7 @@ export function configFor(server: AuthoritativeServer, algorithm: TsigAlgorithm 
 }
 
 export function request(action: 'Present' | 'CleanUp', key: string, config: unknown, fqdn = `_acme-challenge.${ZONE}`, zone = ZONE): ChallengeRequest {
-  return {
-    uid: 'rfc2136-test',
-    action,
-    type: 'dns-01',
-    dnsName: fqdn.replace(/^_acme-challenge\./, '').replace(/\.$/, ''),
-    key,
-    resourceNamespace: NAMESPACE,
-    resolvedFQDN: fqdn,
-    resolvedZone: zone,
-    allowAmbientCredentials: false,
-    config,
-  };
+  return challengeFor({ action, fqdn, zone, key, namespace: NAMESPACE, config }, { uid: 'rfc2136-test' });
 }
 
 /** Runs one challenge exactly as the server does (executeChallenge: validation, deadline, redaction). */

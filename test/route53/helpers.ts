@@ -2,6 +2,7 @@
 import { Route53Client } from '@aws-sdk/client-route-53';
 import { Economy, executeChallenge, mapSecrets, silentLogger, type ChallengeRequest, type SecretMap, type Solver } from '@dns01-webhook/core';
 import type { RunningRoute53Emulator } from '../emulators/route53/emulator.js';
+import { challengeFor } from '../support/challenge.js';
 
 export const NS = 'default';
 export const SECRET_NAME = 'route53-credentials';
@@ -22,18 +23,7 @@ export function secretsFor(emu: RunningRoute53Emulator): SecretMap {
 }
 
 export function request(action: 'Present' | 'CleanUp', fqdn: string, zone: string, key: string, config: unknown, allowAmbientCredentials = false): ChallengeRequest {
-  return {
-    uid: 'test',
-    action,
-    type: 'dns-01',
-    dnsName: fqdn.replace(/^_acme-challenge\./, '').replace(/\.$/, ''),
-    key,
-    resourceNamespace: NS,
-    resolvedFQDN: fqdn,
-    resolvedZone: zone,
-    allowAmbientCredentials,
-    config,
-  };
+  return challengeFor({ action, fqdn, zone, key, namespace: NS, config }, { uid: 'test', allowAmbientCredentials });
 }
 
 /** The economy (zone cache, breakers, limits, batches) the helpers' challenges share; fresh per test when asked. */
