@@ -14,6 +14,7 @@ import { createKubeClient } from '../src/kube/client.js';
 import { silentLogger } from '../src/observability/logger.js';
 import { authenticationConfigData, startKubeStub, type KubeStub } from '../src/testing/kube-stub.js';
 import { createCA, issueCertificate, type KeyPairPem } from '../src/tls/certificates.js';
+import { authPki } from './fixtures/auth-pki.js';
 
 interface Answer {
   status: number;
@@ -72,13 +73,7 @@ const initialConfig = () =>
   authenticationConfigData({ clientCaPem: clientCA.certPem, requestheaderCaPem: frontProxyCA.certPem, allowedNames: ['front-proxy-client'] });
 
 beforeAll(async () => {
-  [serverCA, frontProxyCA, clientCA, foreignCA] = await Promise.all([
-    createCA('webhook-serving-ca'),
-    createCA('front-proxy-ca'),
-    createCA('kubernetes-client-ca'),
-    createCA('somebody-elses-ca'),
-  ]);
-  frontProxy = await issueCertificate(frontProxyCA, { commonName: 'front-proxy-client', usage: 'client' });
+  ({ serverCA, frontProxyCA, clientCA, foreignCA, frontProxy } = await authPki());
   stub = await startKubeStub({ configMaps: { 'kube-system/extension-apiserver-authentication': initialConfig() } });
   auth = createDelegatingAuth({ kube: createKubeClient({ kubeconfig: stub.kubeconfigPath }), log: silentLogger() });
   auth.clientCAs.onChange(() => changes++);

@@ -19,6 +19,7 @@ import { createKubeClient } from '../src/kube/client.js';
 import { createLogger, silentLogger } from '../src/observability/logger.js';
 import { authenticationConfigData, startKubeStub, type KubeStub } from '../src/testing/kube-stub.js';
 import { createCA, issueCertificate, type KeyPairPem } from '../src/tls/certificates.js';
+import { authPki } from './fixtures/auth-pki.js';
 
 const log = silentLogger();
 /** Log lines of the main fixture's auth, to wait for events that change nothing observable. */
@@ -111,13 +112,7 @@ describe('createDelegatingAuth over HTTPS', () => {
   }
 
   beforeAll(async () => {
-    [serverCA, frontProxyCA, clientCA, foreignCA] = await Promise.all([
-      createCA('webhook-serving-ca'),
-      createCA('front-proxy-ca'),
-      createCA('kubernetes-client-ca'),
-      createCA('somebody-elses-ca'),
-    ]);
-    frontProxy = await issueCertificate(frontProxyCA, { commonName: 'front-proxy-client', usage: 'client' });
+    ({ serverCA, frontProxyCA, clientCA, foreignCA, frontProxy } = await authPki());
     stub = await startKubeStub({
       tokens: { 'good-token': { username: 'system:serviceaccount:cert-manager:cert-manager', uid: 'sa-uid', groups: ['system:serviceaccounts'] } },
       configMaps: {
