@@ -4,18 +4,16 @@
  * draining an in-flight challenge before a clean exit. Also: bad flags exit 2 with one line.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { authenticationConfigData, startKubeStub, type KubeStub } from '../src/testing/kube-stub.js';
-import { writeServingPki, type ServingPki } from '../src/testing/serving-pki.js';
+import type { ServingPki } from '../src/testing/serving-pki.js';
+import { CLI, prepareServe } from './fixtures/built-serve.js';
 import { call, challengeBody, JSON_HEADERS } from './fixtures/https-client.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const CLI = join(here, '..', 'dist', 'cli', 'main.js');
 const FIXTURE = join(here, 'fixtures', 'slow-solver.mjs');
 const GROUP = 'acme.example.com';
 const CERT_MANAGER = 'system:serviceaccount:cert-manager:cert-manager';
@@ -26,9 +24,7 @@ let pki: ServingPki;
 const children: ChildProcess[] = [];
 
 beforeAll(async () => {
-  if (!existsSync(CLI)) throw new Error(`${CLI} does not exist: run "npm run build" first (the root "npm test" does)`);
-  dir = await mkdtemp(join(tmpdir(), 'serve-sigterm-'));
-  pki = await writeServingPki(dir);
+  ({ dir, pki } = await prepareServe('serve-sigterm-'));
   kube = await startKubeStub({
     // The ConfigMap supplies the client CA; the front-proxy CA comes from the flag override.
     configMaps: { 'kube-system/extension-apiserver-authentication': authenticationConfigData({ clientCaPem: pki.clientCa.certPem }) },

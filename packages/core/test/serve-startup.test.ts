@@ -6,18 +6,17 @@
  * memory at ready. The built CLI (dist/) runs with a preload that records every module it resolves.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
+import { rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { authenticationConfigData, startKubeStub, type KubeStub } from '../src/testing/kube-stub.js';
-import { writeServingPki, type ServingPki } from '../src/testing/serving-pki.js';
+import type { ServingPki } from '../src/testing/serving-pki.js';
+import { CLI, prepareServe } from './fixtures/built-serve.js';
 import { call } from './fixtures/https-client.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const CLI = join(here, '..', 'dist', 'cli', 'main.js');
 const RECORDER = join(here, 'fixtures', 'record-imports.mjs');
 
 let dir: string;
@@ -25,9 +24,7 @@ let kube: KubeStub;
 let pki: ServingPki;
 
 beforeAll(async () => {
-  if (!existsSync(CLI)) throw new Error(`${CLI} does not exist: run "npm run build" first (the root "npm test" does)`);
-  dir = await mkdtemp(join(tmpdir(), 'serve-startup-'));
-  pki = await writeServingPki(dir);
+  ({ dir, pki } = await prepareServe('serve-startup-'));
   kube = await startKubeStub({
     configMaps: { 'kube-system/extension-apiserver-authentication': authenticationConfigData({ requestheaderCaPem: pki.frontProxyCa.certPem, allowedNames: ['front-proxy-client'] }) },
   });

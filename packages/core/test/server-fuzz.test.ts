@@ -9,20 +9,18 @@
  * (numbers as printed in a failure), FUZZ_REPEAT=<k> repeats them, FUZZ_WORKERS=1 keeps them on one connection.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { authenticationConfigData, startKubeStub, type KubeStub } from '../src/testing/kube-stub.js';
-import { writeServingPki, type ServingPki } from '../src/testing/serving-pki.js';
+import type { ServingPki } from '../src/testing/serving-pki.js';
+import { CLI, prepareServe } from './fixtures/built-serve.js';
 import { call, challengeBody, JSON_HEADERS } from './fixtures/https-client.js';
 import { WireClient, type WireResult } from './fixtures/http-wire.js';
 import { rawConnect, statusOf } from './fixtures/raw-tls.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const CLI = join(here, '..', 'dist', 'cli', 'main.js');
 const FIXTURE = join(here, 'fixtures', 'slow-solver.mjs');
 const GROUP = 'acme.example.com';
 const SOLVER = `/apis/${GROUP}/v1alpha1/slow`;
@@ -38,9 +36,7 @@ let output = '';
 let port: number;
 
 beforeAll(async () => {
-  if (!existsSync(CLI)) throw new Error(`${CLI} does not exist: run "npm run build" first (the root "npm test" does)`);
-  dir = await mkdtemp(join(tmpdir(), 'server-fuzz-'));
-  pki = await writeServingPki(dir);
+  ({ dir, pki } = await prepareServe('server-fuzz-'));
   kube = await startKubeStub({
     configMaps: { 'kube-system/extension-apiserver-authentication': authenticationConfigData({ clientCaPem: pki.clientCa.certPem }) },
     authorize: [{ user: 'fuzzer', allowed: true }],
