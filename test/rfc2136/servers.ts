@@ -92,17 +92,33 @@ async function untilServing(proc: ManagedProcess, address: string): Promise<void
   }, { timeoutMs: 20_000, intervalMs: 100, proc });
 }
 
-/** Starts `launch` on fresh ports until one binds (the free-port check has a small race with other tests). */
-async function startWithRetry(kind: 'knot' | 'bind', host: string, launch: (dir: string, port: number) => ManagedProcess) {
+/** What both servers are configured with: the address, the keys (`all` with the read-only one), the zones that take updates. */
+interface ServerSetup {
+  host: string;
+  keys: Record<TsigAlgorithm, TestKey>;
+  readonlyKey: TestKey;
+  all: TestKey[];
+  updatable: string[];
+}
+
+/**
+ * Writes the zone files and starts `launch` on fresh ports until one binds (the free-port check has a small
+ * race with other tests).
+ */
+async function startWithRetry(kind: 'knot' | 'bind', options: StartOptions, launch: (dir: string, port: number, setup: ServerSetup) => ManagedProcess) {
+  const host = options.host ?? '127.0.0.1';
+  const { keys, readonlyKey } = makeKeys(options.secret);
+  const setup: ServerSetup = { host, keys, readonlyKey, all: [...Object.values(keys), readonlyKey], updatable: [ZONE, ...(options.extraZones ?? [])] };
   let lastError: unknown;
   for (let attempt = 0; attempt < 3; attempt++) {
     const dir = mkdtempSync(join(tmpdir(), `dns01-${kind}-`));
     const port = await freeUdpTcpPort(host);
-    const proc = launch(dir, port);
+    for (const zone of [...setup.updatable, LOCKED_ZONE]) writeFileSync(join(dir, zoneFileName(zone)), zoneFile(zone, host));
+    const proc = launch(dir, port, setup);
     const address = `${host}:${port}`;
     try {
       await untilServing(proc, address);
-      return { dir, address, proc };
+      return { dir, address, proc, keys, readonlyKey };
     } catch (err) {
       lastError = err;
       await proc.stop();
@@ -113,12 +129,7 @@ async function startWithRetry(kind: 'knot' | 'bind', host: string, launch: (dir:
 }
 
 export async function startKnot(options: StartOptions = {}): Promise<AuthoritativeServer> {
-  const host = options.host ?? '127.0.0.1';
-  const { keys, readonlyKey } = makeKeys(options.secret);
-  const all = [...Object.values(keys), readonlyKey];
-  const updatable = [ZONE, ...(options.extraZones ?? [])];
-  const { dir, address, proc } = await startWithRetry('knot', host, (d, port) => {
-    for (const zone of [...updatable, LOCKED_ZONE]) writeFileSync(join(d, zoneFileName(zone)), zoneFile(zone, host));
+  const { dir, address, proc, keys, readonlyKey } = await startWithRetry('knot', options, (d, port, { host, keys, all, updatable }) => {
     mkdirSync(join(d, 'db'));
     writeFileSync(join(d, 'knot.conf'), [
       'server:',
@@ -156,12 +167,7 @@ export async function startKnot(options: StartOptions = {}): Promise<Authoritati
 }
 
 export async function startBind(options: StartOptions = {}): Promise<AuthoritativeServer> {
-  const host = options.host ?? '127.0.0.1';
-  const { keys, readonlyKey } = makeKeys(options.secret);
-  const all = [...Object.values(keys), readonlyKey];
-  const updatable = [ZONE, ...(options.extraZones ?? [])];
-  const { dir, address, proc } = await startWithRetry('bind', host, (d, port) => {
-    for (const zone of [...updatable, LOCKED_ZONE]) writeFileSync(join(d, zoneFileName(zone)), zoneFile(zone, host));
+  const { dir, address, proc, keys, readonlyKey } = await startWithRetry('bind', options, (d, port, { host, keys, all, updatable }) => {
     writeFileSync(join(d, 'named.conf'), [
       'options {',
       `  directory "${d}";`,
