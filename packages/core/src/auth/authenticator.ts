@@ -25,19 +25,6 @@ function withAuthenticatedGroup(user: UserInfo): UserInfo {
   return { ...user, groups: [...user.groups, AUTHENTICATED_GROUP] };
 }
 
-function headerValues(req: IncomingMessage, name: string): string[] {
-  // headersDistinct keeps repeated headers apart (req.headers joins them with ", ").
-  return req.headersDistinct[name.toLowerCase()] ?? [];
-}
-
-function firstHeader(req: IncomingMessage, names: string[]): string | undefined {
-  for (const name of names) {
-    const value = headerValues(req, name).find((v) => v !== '');
-    if (value !== undefined) return value;
-  }
-  return undefined;
-}
-
 function decodeExtraKey(encoded: string): string {
   try {
     return decodeURIComponent(encoded);
@@ -46,22 +33,65 @@ function decodeExtraKey(encoded: string): string {
   }
 }
 
-/** The user a trusted front proxy asserted; undefined when it sent no username (→ not authenticated this way). */
+/**
+ * The user a trusted front proxy asserted; undefined when it sent no username (→ not authenticated this way).
+ * Header names are case-insensitive and repeated headers stay apart (as k8s.io/apiserver reads them). One pass
+ * over `rawHeaders`: Node building `headersDistinct` for every header was ≈ 2% of a challenge's CPU.
+ */
 export function userFromHeaders(req: IncomingMessage, config: RequestHeaderConfig): UserInfo | undefined {
-  const username = firstHeader(req, config.usernameHeaders);
-  if (!username) return undefined;
-  const uid = firstHeader(req, config.uidHeaders);
-  const groups = config.groupHeaders.flatMap((name) => headerValues(req, name)).filter((g) => g !== '');
+  const wanted = lowercased(config);
+  const values = new Map<string, string[]>();
   const extra: Record<string, string[]> = {};
-  const prefixes = config.extraHeaderPrefixes.map((p) => p.toLowerCase());
-  for (const [header, values] of Object.entries(req.headersDistinct)) {
-    const prefix = prefixes.find((p) => header.startsWith(p));
-    if (!prefix || !values) continue;
-    const key = decodeExtraKey(header.slice(prefix.length)).toLowerCase();
-    if (key === '') continue;
-    (extra[key] ??= []).push(...values);
+  const raw = req.rawHeaders;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i]!.toLowerCase();
+    const value = raw[i + 1]!;
+    if (wanted.names.has(name)) {
+      const list = values.get(name);
+      if (list) list.push(value);
+      else values.set(name, [value]);
+    }
+    const prefix = wanted.extraPrefixes.find((p) => name.startsWith(p));
+    if (prefix === undefined) continue;
+    const key = decodeExtraKey(name.slice(prefix.length)).toLowerCase();
+    if (key !== '') (extra[key] ??= []).push(value);
   }
+  const first = (names: string[]) => {
+    for (const name of names) {
+      const value = values.get(name)?.find((v) => v !== '');
+      if (value !== undefined) return value;
+    }
+    return undefined;
+  };
+  const username = first(wanted.username);
+  if (!username) return undefined;
+  const uid = first(wanted.uid);
+  const groups = wanted.group.flatMap((name) => values.get(name) ?? []).filter((g) => g !== '');
   return { username, ...(uid ? { uid } : {}), groups, extra };
+}
+
+interface LowercasedHeaderNames {
+  username: string[];
+  uid: string[];
+  group: string[];
+  extraPrefixes: string[];
+  names: Set<string>;
+}
+
+/** Per configuration object (a CA rotation replaces it), not per request. */
+const lowercasedNames = new WeakMap<RequestHeaderConfig, LowercasedHeaderNames>();
+
+function lowercased(config: RequestHeaderConfig): LowercasedHeaderNames {
+  let names = lowercasedNames.get(config);
+  if (!names) {
+    const lower = (list: string[]) => list.map((n) => n.toLowerCase());
+    const username = lower(config.usernameHeaders);
+    const uid = lower(config.uidHeaders);
+    const group = lower(config.groupHeaders);
+    names = { username, uid, group, extraPrefixes: lower(config.extraHeaderPrefixes), names: new Set([...username, ...uid, ...group]) };
+    lowercasedNames.set(config, names);
+  }
+  return names;
 }
 
 export function bearerToken(req: IncomingMessage): string | undefined {

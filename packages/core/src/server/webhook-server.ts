@@ -5,6 +5,7 @@
  * serving certificate and the client CAs without dropping in-flight requests.
  */
 import type { Economy } from '../economy/economy.js';
+import type express from 'express';
 import { createServer, type Server } from 'node:https';
 import type { Socket } from 'node:net';
 import type { SecureContextOptions } from 'node:tls';
@@ -14,8 +15,8 @@ import type { Logger, SecretReader, ServiceAccountTokenSource } from '../solver/
 import type { SolverRegistry } from '../solver/registry.js';
 import type { KeyPairPem } from '../tls/certificates.js';
 import { staticServingCertificate, watchServingCertificate, type ServingCertificate } from '../tls/serving-certificate.js';
-import { createWebhookApp, DEFAULT_MAX_BODY_BYTES } from './app.js';
-import { failureStatus } from './status.js';
+import { createWebhookApp, DEFAULT_MAX_BODY_BYTES, requestClassesFor } from './app.js';
+import { failureStatus, sendStatus } from './status.js';
 
 export { DEFAULT_MAX_BODY_BYTES };
 export const DEFAULT_GRACE_MS = 10_000;
@@ -101,8 +102,31 @@ export function createWebhookServer(options: WebhookServerOptions): WebhookServe
   let certificate: ServingCertificate | undefined;
   const cleanups: Array<() => void> = [];
 
+  // Requests between arrival and their response's close; shutdown waits for this to reach 0.
+  let active = 0;
+  const idleWaiters: Array<() => void> = [];
+  const whenIdle = () => (active === 0 ? Promise.resolve() : new Promise<void>((resolve) => idleWaiters.push(resolve)));
+  const app = createWebhookApp({
+    groupName: options.groupName,
+    registry: options.registry,
+    secretsFor: options.secretsFor,
+    serviceAccountTokensFor: options.serviceAccountTokensFor,
+    log,
+    metrics: options.metrics,
+    auth: auth ? { authenticator: auth.authenticator, authorizer: auth.authorizer } : false,
+    challengeTimeoutMs: options.challengeTimeoutMs,
+    economy: options.economy,
+    maxBodyBytes: options.maxBodyBytes,
+    maxInFlight: options.maxInFlight,
+    maxInFlightBodyBytes: options.maxInFlightBodyBytes,
+    requestDeadlineMs: options.requestDeadlineMs,
+    isReady: () => !shuttingDown && certificate !== undefined && (auth?.ready?.() ?? true),
+    isShuttingDown: () => shuttingDown,
+    signal: shutdown.signal,
+  });
   const headersTimeoutMs = options.headersTimeoutMs ?? DEFAULT_HEADERS_TIMEOUT_MS;
   const server = createServer({
+    ...requestClassesFor(app),
     // Ask for a client certificate, never reject the handshake over it: the authenticator decides.
     requestCert: auth !== undefined,
     rejectUnauthorized: false,
@@ -155,30 +179,19 @@ export function createWebhookServer(options: WebhookServerOptions): WebhookServe
   // Node closes a CONNECT without a word when nobody handles it; this server tunnels nothing.
   server.on('connect', (req: { url?: string }, socket: Socket) => answerRaw(socket, 405, 'Method Not Allowed', `method CONNECT is not supported on ${req.url ?? ''}`));
 
-  const inFlight = new Set<Promise<void>>();
-  const app = createWebhookApp({
-    groupName: options.groupName,
-    registry: options.registry,
-    secretsFor: options.secretsFor,
-    serviceAccountTokensFor: options.serviceAccountTokensFor,
-    log,
-    metrics: options.metrics,
-    auth: auth ? { authenticator: auth.authenticator, authorizer: auth.authorizer } : false,
-    challengeTimeoutMs: options.challengeTimeoutMs,
-    economy: options.economy,
-    maxBodyBytes: options.maxBodyBytes,
-    maxInFlight: options.maxInFlight,
-    maxInFlightBodyBytes: options.maxInFlightBodyBytes,
-    requestDeadlineMs: options.requestDeadlineMs,
-    isReady: () => !shuttingDown && certificate !== undefined && (auth?.ready?.() ?? true),
-    isShuttingDown: () => shuttingDown,
-    signal: shutdown.signal,
-  });
   server.on('request', (req, res) => {
-    const done = new Promise<void>((resolve) => res.once('close', resolve));
-    inFlight.add(done);
-    void done.then(() => inFlight.delete(done));
-    app(req, res);
+    active++;
+    res.once('close', () => {
+      if (--active === 0) for (const resolve of idleWaiters.splice(0)) resolve();
+    });
+    // The app answers every path and every error itself; this only runs if that ever stops being true
+    // (and spares express building its default final handler for each request).
+    // (req/res are the app's request/response already: requestClassesFor.)
+    app(req as express.Request, res as express.Response, (err?: unknown) => {
+      if (res.headersSent) return void res.destroy();
+      log.error({ err: (err as Error | undefined)?.message, path: req.url }, 'request left unanswered by the app');
+      sendStatus(res, err === undefined ? 404 : 500, err === undefined ? 'not found' : 'internal error while handling the request; see the webhook log');
+    });
   });
 
   function contextOptions(): SecureContextOptions {
@@ -239,17 +252,17 @@ export function createWebhookServer(options: WebhookServerOptions): WebhookServe
       const abortAt = deadline - Math.min(1_000, graceMs / 4);
       // True once no request is in flight (requests may still arrive on busy keep-alive sockets).
       const settled = async (until: number): Promise<boolean> => {
-        while (inFlight.size > 0) {
+        while (active > 0) {
           const left = until - Date.now();
           if (left <= 0) return false;
           let timer: NodeJS.Timeout | undefined;
-          await Promise.race([Promise.all([...inFlight]), new Promise((r) => (timer = setTimeout(r, left)))]);
+          await Promise.race([whenIdle(), new Promise((r) => (timer = setTimeout(r, left)))]);
           clearTimeout(timer);
         }
         return true;
       };
       if (!(await settled(abortAt))) {
-        log.warn({ inFlight: inFlight.size }, 'shutdown grace running out: aborting in-flight challenges');
+        log.warn({ inFlight: active }, 'shutdown grace running out: aborting in-flight challenges');
         shutdown.abort();
         await settled(deadline);
       }
