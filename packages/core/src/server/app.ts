@@ -7,7 +7,6 @@
  * server, and an embedder can mount it into theirs (docs/server.md, "Embedding").
  */
 import { IncomingMessage, ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
 import express, { type Express, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import type { Authenticator, AuthorizationAttributes, Authorizer, UserInfo } from '../auth/types.js';
 import { executeChallenge } from '../challenge/execute.js';
@@ -347,18 +346,23 @@ export function createWebhookApp(options: WebhookAppOptions): Express {
 /**
  * Request and response classes for `http(s).createServer({ IncomingMessage, ServerResponse })` whose prototypes
  * are the app's own. express swaps the prototypes of every `req`/`res` it handles (`app.handle`); with these
- * the swap finds them in place and changes nothing (it was ≈ 2% of a challenge's CPU, and gave every request
- * object two shapes). `createWebhookServer` uses them; an embedder serving only this app can too.
+ * classes the swap finds them in place and changes nothing. The swap gave every request object a second shape
+ * that all of Node's HTTP code then met: ≈ 10% of a challenge's CPU (docs/performance.md). Subclasses, not
+ * plain functions, so V8 sizes the objects as it does Node's own. `app.request`/`app.response` become the
+ * classes' prototypes (same properties). `createWebhookServer` uses them; an embedder serving only this app can.
  */
 export function requestClassesFor(app: Express): { IncomingMessage: typeof IncomingMessage; ServerResponse: typeof ServerResponse } {
-  // Node's own constructors are plain functions: called on an object that already has the app's prototype.
-  function AppRequest(this: IncomingMessage, socket: Socket) {
-    (IncomingMessage as unknown as (this: IncomingMessage, socket: Socket) => void).call(this, socket);
-  }
-  AppRequest.prototype = app.request;
-  function AppResponse(this: ServerResponse, req: IncomingMessage, options?: object) {
-    (ServerResponse as unknown as (this: ServerResponse, req: IncomingMessage, options?: object) => void).call(this, req, options);
-  }
-  AppResponse.prototype = app.response;
-  return { IncomingMessage: AppRequest as unknown as typeof IncomingMessage, ServerResponse: AppResponse as unknown as typeof ServerResponse };
+  class AppRequest extends IncomingMessage {}
+  class AppResponse extends ServerResponse {}
+  adoptPrototype(AppRequest.prototype, app.request);
+  adoptPrototype(AppResponse.prototype, app.response);
+  app.request = AppRequest.prototype as unknown as Express['request'];
+  app.response = AppResponse.prototype as unknown as Express['response'];
+  return { IncomingMessage: AppRequest, ServerResponse: AppResponse as typeof ServerResponse };
+}
+
+/** `target` takes `source`'s place: the same prototype chain above it and the same own properties (`app`). */
+function adoptPrototype(target: object, source: object): void {
+  Object.setPrototypeOf(target, Object.getPrototypeOf(source));
+  Object.defineProperties(target, Object.getOwnPropertyDescriptors(source));
 }
