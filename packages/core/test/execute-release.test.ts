@@ -106,4 +106,41 @@ describe('executeChallenge releases everything when it answers', () => {
     expect((reason as Error).name).toBe('TimeoutError');
     if (!outcome.success) expect(outcome.message).toContain('did not finish within 50 ms');
   });
+
+  describe("with the caller's own controller (the server's path: one AbortController per challenge)", () => {
+    it('hands the solver that controller\'s signal and leaves no listener or timer behind', async () => {
+      const caller = new AbortController();
+      const before = activeTimers();
+      let signal: AbortSignal | undefined;
+      const outcome = await executeChallenge(observing((s) => (signal = s)), request, { ...options, controller: caller });
+      expect(outcome.success).toBe(true);
+      expect(signal).toBe(caller.signal);
+      expect(getEventListeners(caller.signal, 'abort')).toHaveLength(0);
+      expect(activeTimers()).toBe(before);
+      expect(caller.signal.aborted).toBe(false);
+    });
+
+    it("aborts the controller at the deadline with a TimeoutError and words it as the deadline", async () => {
+      const caller = new AbortController();
+      const slow = defineSolver({ name: 'slow', config: z.object({}).passthrough(), present: () => new Promise<void>(() => {}), async cleanUp() {} });
+      const outcome = await executeChallenge(slow, request, { ...options, controller: caller, timeoutMs: 50 });
+      expect(caller.signal.aborted).toBe(true);
+      expect((caller.signal.reason as Error).name).toBe('TimeoutError');
+      expect(outcome.success).toBe(false);
+      if (!outcome.success) expect(outcome.message).toContain('did not finish within 50 ms');
+    });
+
+    it('an abort by the caller is worded as an abort, not as the deadline', async () => {
+      const caller = new AbortController();
+      const waiting = defineSolver({
+        name: 'waiting',
+        config: z.object({}).passthrough(),
+        present: () => new Promise<void>(() => caller.abort(new Error('client went away'))),
+        async cleanUp() {},
+      });
+      const outcome = await executeChallenge(waiting, request, { ...options, controller: caller, timeoutMs: 5_000 });
+      expect(outcome.success).toBe(false);
+      if (!outcome.success) expect(outcome.message).toContain('challenge aborted');
+    });
+  });
 });

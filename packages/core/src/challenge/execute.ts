@@ -47,6 +47,12 @@ export interface ExecuteOptions {
   timeoutMs?: number;
   /** Aborts the challenge early (client went away, server shutting down). */
   signal?: AbortSignal;
+  /**
+   * Instead of `signal`: the caller's own controller, aborted by the caller to end the challenge early and by
+   * the challenge at its deadline. Spares a second AbortController per challenge (the server's path); the
+   * caller must not share it with anything else.
+   */
+  controller?: AbortController;
   /** Shared provider economy (cache, limits, breakers, batches); default: one per process (defaultEconomy()). */
   economy?: Economy;
 }
@@ -130,25 +136,33 @@ export function redact(message: string, secrets: Iterable<string>): string {
 
 /**
  * The challenge's signal: aborts at the deadline (reason: a TimeoutError, like AbortSignal.timeout) or when
- * `outer` aborts (client gone, shutdown). Not AbortSignal.timeout/any: Node keeps such signals, and whatever
- * listens on them, alive until the timeout fires (nodejs/node#55328), ≈3 KB per challenge for 45 s at any
- * request rate. `release()` clears the timer and unhooks `outer`, so the challenge leaves nothing behind.
+ * the caller aborts (`outer`, or the caller's own `controller`, which is then the challenge's too). Not
+ * AbortSignal.timeout/any: Node keeps such signals, and whatever listens on them, alive until the timeout
+ * fires (nodejs/node#55328), ≈3 KB per challenge for 45 s at any request rate. `release()` clears the timer
+ * and unhooks `outer`, so the challenge leaves nothing behind.
  */
-export function challengeSignal(timeoutMs: number, outer?: AbortSignal): { signal: AbortSignal; release(): void } {
-  const controller = new AbortController();
-  const timer = setTimeout(
-    () => controller.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError')),
-    timeoutMs,
-  );
-  const onOuterAbort = () => controller.abort(outer!.reason);
-  if (outer?.aborted) onOuterAbort();
-  else outer?.addEventListener('abort', onOuterAbort, { once: true });
+export function challengeSignal(
+  timeoutMs: number,
+  outer?: AbortSignal,
+  controller?: AbortController,
+): { signal: AbortSignal; release(): void; abortedByCaller(): boolean } {
+  const own = controller ?? new AbortController();
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = !own.signal.aborted;
+    own.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError'));
+  }, timeoutMs);
+  const linked = controller ? undefined : outer;
+  const onOuterAbort = () => own.abort(linked!.reason);
+  if (linked?.aborted) onOuterAbort();
+  else linked?.addEventListener('abort', onOuterAbort, { once: true });
   return {
-    signal: controller.signal,
+    signal: own.signal,
     release() {
       clearTimeout(timer);
-      outer?.removeEventListener('abort', onOuterAbort);
+      linked?.removeEventListener('abort', onOuterAbort);
     },
+    abortedByCaller: () => (controller ? own.signal.aborted && !timedOut : outer?.aborted === true),
   };
 }
 
@@ -204,7 +218,7 @@ async function runChallenge(
   const timeoutMs = options.timeoutMs ?? DEFAULT_CHALLENGE_TIMEOUT_MS;
   const deadline = Date.now() + timeoutMs;
   const within = timeoutMs < 1000 ? `${timeoutMs} ms` : `${Math.round(timeoutMs / 1000)} s`;
-  const deadlineSignal = challengeSignal(timeoutMs, options.signal);
+  const deadlineSignal = challengeSignal(timeoutMs, options.signal, options.controller);
   const signal = deadlineSignal.signal;
   const metrics = options.metrics;
   // The last provider call that failed for real (not a timeout), until a later call succeeds: when the
@@ -304,7 +318,7 @@ async function runChallenge(
     ]);
     outcome = { success: true };
   } catch (err) {
-    const reason = failureReason(err, { solverName: solver.name, within, aborted: options.signal?.aborted === true, lastProviderFailure });
+    const reason = failureReason(err, { solverName: solver.name, within, aborted: deadlineSignal.abortedByCaller(), lastProviderFailure });
     // Scrub first: stabilizing could cut a secret into parts the registry no longer recognises. The
     // breaker's message is stable by construction (its times belong to the cool-down, not the attempt),
     // so it keeps them; everything else goes through the stabilizer.

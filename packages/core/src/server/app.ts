@@ -243,7 +243,7 @@ export function createWebhookApp(options: WebhookAppOptions): Express {
         metrics,
         timeoutMs: options.challengeTimeoutMs,
         ...(options.economy ? { economy: options.economy } : {}),
-        signal: stop.signal,
+        controller: stop,
       });
       // Answered already (deadline) or nobody left to answer.
       if (res.headersSent || res.destroyed) return;
