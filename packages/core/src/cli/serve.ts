@@ -176,7 +176,7 @@ export async function runServe(argv: string[]): Promise<void> {
     process.stdout.write(SERVE_USAGE);
     return;
   }
-  const log = createLogger({ level: config.logLevel });
+  const log = createLogger({ level: config.logLevel, buffered: true });
   const metrics = new Metrics({ processMetrics: true });
   const registry = new SolverRegistry();
   await loadSolverPackages(registry, config.solverPackages);
