@@ -43,7 +43,10 @@ interface RawBodyError {
 export async function readBodyText(req: IncomingMessage, limit: number): Promise<string> {
   const declared = req.headers['content-length'];
   try {
-    return await getRawBody(req, { limit, length: declared, encoding: 'utf-8' });
+    // Bytes, decoded here: raw-body's `encoding` goes through iconv-lite (≈ 0.6% of a challenge's CPU). A
+    // leading byte order mark is dropped, as iconv-lite did.
+    const text = (await getRawBody(req, { limit, length: declared })).toString('utf8');
+    return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
   } catch (err) {
     switch ((err as RawBodyError).type) {
       case 'entity.too.large':
