@@ -63,6 +63,12 @@ describe('POST /apis/<group>/v1alpha1/<solver>', () => {
     expect(calls).toEqual([{ action: 'CleanUp', fqdn: '_acme-challenge.example.com.', key: 'dGVzdC1rZXktdmFsdWU' }]);
   });
 
+  it('accepts a UTF-8 body that starts with a byte order mark', async () => {
+    const res = await post(`\ufeff${challengeBody({ action: 'CleanUp' })}`);
+    expect(res.status).toBe(201);
+    expect(res.json.response.success).toBe(true);
+  });
+
   it('reports a solver failure as 201 with success:false and status Failed', async () => {
     const res = await post(challengeBody({ uid: 'u1', config: { delayMs: 'soon' } }), JSON_HEADERS, `/apis/${GROUP}/v1alpha1/slow`);
     expect(res.status).toBe(201);
