@@ -5,6 +5,7 @@
  * stops authenticating at its notAfter mid-connection, and TLS renegotiation cannot swap the certificate.
  * Real TLS over keep-alive connections; the kube API stub serves the authentication ConfigMap.
  */
+import { createSecureServer, type Http2SecureServer, type ServerHttp2Session } from 'node:http2';
 import { Agent, createServer, request, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { connect, type TLSSocket } from 'node:tls';
@@ -15,6 +16,7 @@ import { silentLogger } from '../src/observability/logger.js';
 import { authenticationConfigData, startKubeStub, type KubeStub } from '../src/testing/kube-stub.js';
 import { createCA, issueCertificate, type KeyPairPem } from '../src/tls/certificates.js';
 import { authPki } from './fixtures/auth-pki.js';
+import { h2Connect, h2Request } from './fixtures/h2-client.js';
 
 interface Answer {
   status: number;
@@ -28,6 +30,9 @@ let stub: KubeStub;
 let auth: DelegatingAuth;
 let server: Server;
 let port: number;
+/** The same authenticator behind node:http2 (ALPN h2): many requests (streams) share one TLS connection. */
+let h2Server: Http2SecureServer;
+let h2Port: number;
 let serverCA: KeyPairPem;
 let frontProxyCA: KeyPairPem;
 let clientCA: KeyPairPem;
@@ -78,7 +83,7 @@ beforeAll(async () => {
   auth = createDelegatingAuth({ kube: createKubeClient({ kubeconfig: stub.kubeconfigPath }), log: silentLogger() });
   auth.clientCAs.onChange(() => changes++);
   await auth.ready;
-  const serving = await issueCertificate(serverCA, { commonName: 'webhook', ipAddresses: ['127.0.0.1'], usage: 'server' });
+  const serving = await issueCertificate(serverCA, { commonName: 'webhook', dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'], usage: 'server' });
   const ids = new WeakMap<object, number>();
   server = createServer(
     { key: serving.keyPem, cert: serving.certPem, requestCert: true, rejectUnauthorized: false, ca: auth.clientCAs.caBundle() },
@@ -104,12 +109,43 @@ beforeAll(async () => {
   auth.clientCAs.onChange(() => server.setSecureContext({ key: serving.keyPem, cert: serving.certPem, ca: auth.clientCAs.caBundle() }));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   port = (server.address() as AddressInfo).port;
+
+  const sessionIds = new WeakMap<ServerHttp2Session, number>();
+  let accepted: number | undefined;
+  h2Server = createSecureServer(
+    { key: serving.keyPem, cert: serving.certPem, requestCert: true, rejectUnauthorized: false, ca: auth.clientCAs.caBundle() },
+    (req, res) => {
+      auth.authenticator.authenticate(req as never).then((user) => {
+        res.writeHead(user ? 200 : 401, { 'content-type': 'application/json', 'x-connection': String(sessionIds.get(req.stream.session as ServerHttp2Session)) });
+        res.end(JSON.stringify(user ?? {}));
+      }, (err: Error) => {
+        res.writeHead(500);
+        res.end(JSON.stringify({ message: err.message }));
+      });
+    },
+  );
+  // Before node:http2's own listener, which creates the session ('session' below) synchronously.
+  h2Server.prependListener('secureConnection', (socket: TLSSocket) => {
+    const id = peerReads.size + 1;
+    peerReads.set(id, 0);
+    accepted = id;
+    const original = socket.getPeerCertificate.bind(socket);
+    socket.getPeerCertificate = ((detailed?: boolean) => {
+      peerReads.set(id, peerReads.get(id)! + 1);
+      return original(detailed as true);
+    }) as TLSSocket['getPeerCertificate'];
+  });
+  h2Server.on('session', (session: ServerHttp2Session) => sessionIds.set(session, accepted!));
+  auth.clientCAs.onChange(() => h2Server.setSecureContext({ key: serving.keyPem, cert: serving.certPem, ca: auth.clientCAs.caBundle() }));
+  await new Promise<void>((resolve) => h2Server.listen(0, '127.0.0.1', resolve));
+  h2Port = (h2Server.address() as AddressInfo).port;
 });
 
 afterAll(async () => {
   auth?.close();
   server?.closeAllConnections();
   await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+  await new Promise<void>((resolve) => (h2Server ? h2Server.close(() => resolve()) : resolve()));
   await stub?.close();
 });
 
@@ -215,6 +251,66 @@ describe('client certificates are checked once per TLS connection', () => {
       expect(outcome).not.toBe('renegotiated');
     } finally {
       socket.destroy();
+    }
+  });
+});
+
+describe('over HTTP/2: the cache is keyed by the TLS connection of the session, not by the stream', () => {
+  const h2 = (cert?: KeyPairPem) => h2Connect({ port: h2Port, ca: serverCA.certPem, ...(cert ? { cert: cert.certPem, key: cert.keyPem } : {}) });
+  const ask = async (session: Awaited<ReturnType<typeof h2>>, headers: Record<string, string> = {}): Promise<Answer> => {
+    const res = await h2Request(session, { path: '/apis', headers });
+    return { status: res.status, ...(res.json.username ? { user: res.json.username, groups: res.json.groups } : {}), connection: Number(res.headers['x-connection']) };
+  };
+
+  it('reads the chain once for many streams on one connection, and still reads the headers of each', async () => {
+    const session = await h2(frontProxy);
+    try {
+      const users = ['alice', 'bob', 'carol', 'dave', 'erin'];
+      // Concurrent streams, then sequential ones: all on the one connection.
+      const answers = await Promise.all(users.map((user) => ask(session, { 'X-Remote-User': user, 'X-Remote-Group': `team-${user}` })));
+      answers.push(await ask(session, { 'X-Remote-User': 'frank' }));
+      expect(answers.map((a) => a.user)).toEqual([...users, 'frank']);
+      expect(answers[4]!.groups).toEqual(['team-erin', 'system:authenticated']);
+      expect(new Set(answers.map((a) => a.connection)).size).toBe(1);
+      expect(peerReads.get(answers[0]!.connection)).toBe(1);
+      expect((await ask(session)).status).toBe(401);
+    } finally {
+      session.close();
+    }
+  });
+
+  it("never lends one session's verified certificate to another session", async () => {
+    const [proxy, anonymous, foreign] = await Promise.all([
+      h2(frontProxy),
+      h2(),
+      h2(await issueCertificate(foreignCA, { commonName: 'front-proxy-client', usage: 'client' })),
+    ]);
+    const headers = { 'X-Remote-User': 'admin', 'X-Remote-Group': 'system:masters' };
+    try {
+      expect((await ask(proxy, headers)).user).toBe('admin');
+      expect((await ask(anonymous, headers)).status).toBe(401);
+      expect((await ask(foreign, headers)).status).toBe(401);
+      expect((await ask(proxy, headers)).user).toBe('admin');
+      expect((await ask(anonymous, headers)).status).toBe(401);
+    } finally {
+      for (const s of [proxy, anonymous, foreign]) s.close();
+    }
+  });
+
+  it('a CA rotation from the ConfigMap applies to sessions that are already open', async () => {
+    const session = await h2(frontProxy);
+    const headers = { 'X-Remote-User': 'admin' };
+    try {
+      const before = await ask(session, headers);
+      expect(before.user).toBe('admin');
+      await rotate(authenticationConfigData({ clientCaPem: clientCA.certPem, requestheaderCaPem: (await createCA('front-proxy-ca-3')).certPem, allowedNames: ['front-proxy-client'] }));
+      const after = await ask(session, headers);
+      expect(after.connection).toBe(before.connection);
+      expect(after.status).toBe(401);
+      await rotate(initialConfig());
+      expect((await ask(session, headers)).user).toBe('admin');
+    } finally {
+      session.close();
     }
   });
 });

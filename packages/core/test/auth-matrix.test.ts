@@ -15,6 +15,7 @@ import { SolverRegistry } from '../src/solver/registry.js';
 import { secretSelector } from '../src/solver/schema.js';
 import { authenticationConfigData, startKubeStub, type KubeStub } from '../src/testing/kube-stub.js';
 import { createCA, issueCertificate, type KeyPairPem } from '../src/tls/certificates.js';
+import { h2Call } from './fixtures/h2-client.js';
 import { call, challengeBody, JSON_HEADERS, type CallOptions } from './fixtures/https-client.js';
 import { testWebhookServer } from './fixtures/webhook-server.js';
 
@@ -297,6 +298,53 @@ describe('secrets are confined to resourceNamespace', () => {
     } finally {
       stub.setSecretNamespaces(['issuers', 'victim']);
     }
+  });
+});
+
+describe('the key cases over HTTP/2 (ALPN h2, as kube-apiserver\'s proxy connects)', () => {
+  const presentH2 = (extra: { client?: KeyPairPem; headers?: Record<string, string | string[]> } = {}) =>
+    h2Call({
+      port,
+      ca: servingCA.certPem,
+      ...(extra.client ? { cert: extra.client.certPem, key: extra.client.keyPem } : {}),
+      path: SOLVER_PATH,
+      method: 'POST',
+      headers: { ...JSON_HEADERS, ...extra.headers },
+      body: VALID_BODY,
+    });
+
+  it('no client certificate → 401 Status; X-Remote-User without the front-proxy certificate → 401', async () => {
+    const none = await presentH2();
+    expect(none.status).toBe(401);
+    expect(none.json).toMatchObject({ kind: 'Status', reason: 'Unauthorized', code: 401 });
+    expect((await presentH2({ headers: { 'X-Remote-User': CERT_MANAGER, 'X-Remote-Group': 'system:masters' } })).status).toBe(401);
+  });
+
+  it('certificate from a foreign CA with X-Remote-User → 401', async () => {
+    const foreign = await issueCertificate(await createCA('foreign-ca-h2'), { commonName: 'front-proxy-client', usage: 'client' });
+    expect((await presentH2({ client: foreign, headers: { 'X-Remote-User': CERT_MANAGER, 'X-Remote-Group': 'system:masters' } })).status).toBe(401);
+  });
+
+  it('front-proxy certificate + X-Remote headers → the asserted user; system:masters needs no SubjectAccessReview', async () => {
+    stub.clearRequests();
+    const res = await presentH2({ client: frontProxy, headers: { 'X-Remote-User': 'admin', 'X-Remote-Group': 'system:masters' } });
+    expect(res.status).toBe(201);
+    expect(res.json.response).toEqual({ uid: '', success: true });
+    expect(stub.requestsOf('subjectaccessreview')).toEqual([]);
+  });
+
+  it('SAR-checked group: every X-Remote-Group field reaches the SubjectAccessReview; a denied user gets 403', async () => {
+    stub.clearRequests();
+    const res = await presentH2({ client: frontProxy, headers: { 'X-Remote-User': CERT_MANAGER, 'X-Remote-Group': ['system:serviceaccounts:cert-manager', 'h2-clients'] } });
+    expect(res.status).toBe(201);
+    expect(stub.requestsOf('subjectaccessreview')[0]?.body.spec).toMatchObject({
+      user: CERT_MANAGER,
+      groups: ['system:serviceaccounts:cert-manager', 'h2-clients', 'system:authenticated'],
+      resourceAttributes: { verb: 'create', group: GROUP, version: 'v1alpha1', resource: SOLVER },
+    });
+    const denied = await presentH2({ client: frontProxy, headers: { 'X-Remote-User': 'denied-user' } });
+    expect(denied.status).toBe(403);
+    expect(denied.json.message).toContain('denied-user is not bound to domain-solver');
   });
 });
 

@@ -23,6 +23,7 @@ describe('parseServeFlags', () => {
       shutdownGraceMs: 20_000,
       rateLimitOverrides: {},
       rateLimitShare: 1,
+      http2: true,
     });
   });
 
@@ -32,6 +33,7 @@ describe('parseServeFlags', () => {
       '--kubeconfig=/k/config', '--solver-packages=a-solver,/abs/b.mjs', '--metrics-port=0', '--log-level=debug',
       '--client-ca-file=/ca/client.crt', '--requestheader-client-ca-file=/ca/fp.crt', '--requestheader-allowed-names=front-proxy-client, aggregator',
       '--challenge-timeout=30', '--shutdown-grace=5', '--rate-limit=route53=10/1s,cloudflare=1200/5m,dnspod=off', '--rate-limit-share=0.5',
+      '--disable-http2-serving',
     ], { GROUP_NAME: 'acme.example.org' });
     expect(config).toEqual({
       groupName: 'acme.example.org',
@@ -49,6 +51,7 @@ describe('parseServeFlags', () => {
       shutdownGraceMs: 5_000,
       rateLimitOverrides: { route53: { requests: 10, perSeconds: 1 }, cloudflare: { requests: 1200, perSeconds: 300 }, dnspod: 'off' },
       rateLimitShare: 0.5,
+      http2: false,
     });
   });
 

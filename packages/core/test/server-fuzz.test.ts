@@ -5,17 +5,21 @@
  * then: no 5xx, no request left hanging, every `Connection: close` honoured, the process alive and a normal
  * challenge answered. Also the slow-body reproduction: an unauthenticated POST that trickles its body gets
  * its 401 at once and the connection closed. Bounded: 10,000 inputs, each answered (or closed) within 10 s.
+ * The same over HTTP/2 (ALPN h2, as kube-apiserver's proxy connects): 3,000 inputs as streams multiplexed on
+ * a few sessions, with bad bodies, paths, methods, headers, missing or wrong Content-Length and resets mid-body.
  * Replaying: FUZZ_SEED=<n> (the seed is printed), FUZZ_ONLY=<i,j,…> runs just those inputs of the sequence
  * (numbers as printed in a failure), FUZZ_REPEAT=<k> repeats them, FUZZ_WORKERS=1 keeps them on one connection.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { rm } from 'node:fs/promises';
+import { constants as h2constants, type ClientHttp2Session } from 'node:http2';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { authenticationConfigData, startKubeStub, type KubeStub } from '../src/testing/kube-stub.js';
 import type { ServingPki } from '../src/testing/serving-pki.js';
 import { CLI, prepareServe } from './fixtures/built-serve.js';
+import { h2Connect, h2Request } from './fixtures/h2-client.js';
 import { call, challengeBody, JSON_HEADERS } from './fixtures/https-client.js';
 import { WireClient, type WireResult } from './fixtures/http-wire.js';
 import { rawConnect, statusOf } from './fixtures/raw-tls.js';
@@ -237,6 +241,72 @@ function input(r: Rng): Input {
   return { raw: Buffer.concat([head, payload]), method, complete, endAfter, kind: `${kind}${framing === 3 ? '' : '+framing'}` };
 }
 
+const H2_INPUTS = 3_000;
+
+interface H2Input {
+  headers: Record<string, string | string[]>;
+  body: Buffer;
+  /** ok: Content-Length matches (or is absent); long: declares more than is sent; reset: the client resets mid-body. */
+  framing: 'ok' | 'none' | 'long' | 'reset';
+  hugeHeader: boolean;
+  kind: string;
+}
+
+function h2Input(r: Rng): H2Input {
+  const shape = r.int(100);
+  // node:http2's client refuses methods and paths that are not valid HTTP/2 (nghttp2 on our side would too).
+  const method = shape < 60 ? 'POST' : r.pick(METHODS.slice(0, 7).filter((m) => m !== 'CONNECT'));
+  const target = (shape < 60 && r.chance(0.9) ? SOLVER : path(r)).replace(/[\s\u0000-\u001f\u007f-\uffff#]/g, '');
+  const headers: Record<string, string | string[]> = { ':method': method, ':path': target || '/' };
+  const who = r.int(20);
+  if (who > 1) Object.assign(headers, { 'x-remote-user': 'fuzzer', 'x-remote-group': r.chance(0.5) ? 'system:masters' : ['system:authenticated', 'fuzzers'] });
+  else if (who === 1) headers['x-remote-user'] = 'mallory';
+  const contentType = shape < 60 ? (r.chance(0.8) ? r.pick(['application/json', undefined]) : r.pick(CONTENT_TYPES)) : r.pick(CONTENT_TYPES);
+  if (contentType !== undefined && !/[\u0000-\u001f]/.test(contentType)) headers['content-type'] = contentType;
+  if (r.chance(0.02)) headers['x-huge'] = 'h'.repeat(r.int(40_000));
+  // Past the header list size we advertise (16 KiB, counted as RFC 9113 §6.5.2 does) a reset is the answer.
+  const listSize = Object.entries(headers).reduce((n, [k, v]) => n + [v].flat().reduce((m, x) => m + k.length + x.length + 32, 0), 0);
+  const hugeHeader = listSize > 16_000;
+  const { text, kind } = method === 'GET' || method === 'HEAD' ? { text: '', kind: 'no-body' } : body(r);
+  const bytes = Buffer.isBuffer(text) ? text : Buffer.from(text, 'utf8');
+  const f = r.int(40);
+  const framing = f === 0 ? 'long' : f === 1 ? 'reset' : f < 8 ? 'none' : 'ok';
+  if (framing === 'ok' || framing === 'reset') headers['content-length'] = String(bytes.length);
+  if (framing === 'long') headers['content-length'] = String(bytes.length + 1 + r.int(1000));
+  return { headers, body: bytes, framing, hugeHeader, kind: `${kind}${framing === 'ok' ? '' : `+${framing}`}` };
+}
+
+/** One stream: the status it was answered with, 'reset <code>' when it closed without an answer, or 'hung'. */
+function h2Exchange(session: ClientHttp2Session, one: H2Input): Promise<string> {
+  return new Promise((resolve) => {
+    let stream: ReturnType<ClientHttp2Session['request']>;
+    try {
+      stream = session.request(one.headers as never, { endStream: one.body.length === 0 && one.framing !== 'reset' });
+    } catch (err) {
+      return resolve(`client refused: ${(err as Error).message}`);
+    }
+    let status: number | undefined;
+    const timer = setTimeout(() => {
+      stream.close(h2constants.NGHTTP2_CANCEL);
+      resolve('hung');
+    }, 10_000);
+    const done = (outcome: string) => {
+      clearTimeout(timer);
+      resolve(outcome);
+      if (!stream.destroyed) stream.destroy();
+    };
+    stream.on('response', (h) => (status = Number(h[':status'])));
+    stream.on('error', () => {});
+    stream.resume();
+    stream.on('end', () => done(status === undefined ? `reset ${stream.rstCode}` : String(status)));
+    stream.on('close', () => done(status === undefined ? `reset ${stream.rstCode}` : String(status)));
+    if (one.framing === 'reset') {
+      stream.write(one.body.subarray(0, one.body.length >> 1));
+      setTimeout(() => stream.close(h2constants.NGHTTP2_CANCEL), 5);
+    } else if (one.body.length > 0) stream.end(one.body);
+  });
+}
+
 describe('fuzzing serve over HTTPS with front-proxy authentication', () => {
   it(`answers ${INPUTS} generated requests without a 5xx, a hang or a crash, then serves a normal challenge`, async () => {
     const r = prng(SEED);
@@ -298,6 +368,47 @@ describe('fuzzing serve over HTTPS with front-proxy authentication', () => {
     expect(normal.json.response).toEqual({ uid: 'after-fuzz', success: true });
   }, 240_000);
 
+  it(`answers ${H2_INPUTS} generated requests over HTTP/2 without a 5xx, a hang or a crash, then serves a normal challenge`, async () => {
+    const r = prng(SEED + 2);
+    const inputs = Array.from({ length: H2_INPUTS }, () => h2Input(r));
+    const byStatus: Record<string, number> = {};
+    const problems: string[] = [];
+    const started = Date.now();
+    let sessionsOpened = 0;
+    const connect = async () => {
+      sessionsOpened++;
+      return h2Connect({ port, ca: pki.servingCa.certPem, cert: pki.frontProxy.certPem, key: pki.frontProxy.keyPem });
+    };
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: WORKERS }, async () => {
+        let session: ClientHttp2Session = await connect();
+        for (let i = next++; i < inputs.length; i = next++) {
+          const one = inputs[i]!;
+          if (session.closed || session.destroyed) session = await connect();
+          const key = await h2Exchange(session, one);
+          byStatus[key] = (byStatus[key] ?? 0) + 1;
+          const what = () => `#${i} ${one.kind} ${one.headers[':method']} ${String(one.headers[':path']).slice(0, 80)} → ${key}`;
+          if (key === 'hung') problems.push(`no answer and no reset within 10 s: ${what()}`);
+          else if (key.startsWith('5')) problems.push(`5xx: ${what()}`);
+          else if (key.startsWith('reset') && one.framing === 'ok' && !one.hugeHeader) problems.push(`reset without an answer: ${what()}`);
+        }
+        session.close();
+      }),
+    );
+    console.log(`h2 fuzz seed ${SEED + 2}: ${H2_INPUTS} inputs over ${sessionsOpened} sessions in ${Date.now() - started} ms; answers ${JSON.stringify(byStatus)}`);
+    expect(problems.slice(0, 10)).toEqual([]);
+    expect(server.exitCode).toBeNull();
+    expect(output).not.toMatch(/"level":50|unexpected error|Maximum call stack/);
+    for (const code of ['201', '400', '401', '403', '404', '405', '413', '415']) expect(byStatus[code] ?? 0, code).toBeGreaterThan(0);
+    const normal = await h2Request(await connect(), {
+      path: SOLVER, method: 'POST', body: challengeBody({ uid: 'after-h2-fuzz', config: {} }),
+      headers: { ...JSON_HEADERS, 'X-Remote-User': 'fuzzer', 'X-Remote-Group': 'system:masters' },
+    });
+    expect(normal.status).toBe(201);
+    expect(normal.json.response).toEqual({ uid: 'after-h2-fuzz', success: true });
+  }, 180_000);
+
   it('answers an unauthenticated trickled body with 401 at once and closes, 50 times over; the server stays available', async () => {
     const started = Date.now();
     const conns = await Promise.all(
@@ -322,5 +433,38 @@ describe('fuzzing serve over HTTPS with front-proxy authentication', () => {
     }
     expect(Date.now() - started).toBeLessThan(15_000);
     expect((await call({ port, ca: pki.servingCa.certPem, path: '/readyz' })).status).toBe(200);
+  }, 60_000);
+
+  it('over HTTP/2: an unauthenticated trickled body gets 401 at once and its stream reset, 50 streams at once; the session and server stay available', async () => {
+    const session = await h2Connect({ port, ca: pki.servingCa.certPem, cert: pki.frontProxy.certPem, key: pki.frontProxy.keyPem });
+    const started = Date.now();
+    const streams = Array.from({ length: 50 }, () => {
+      const stream = session.request({ ':method': 'POST', ':path': SOLVER, 'content-type': 'application/json', 'content-length': '1000000' }, { endStream: false });
+      stream.on('error', () => {});
+      stream.write('{');
+      return stream;
+    });
+    const trickle = setInterval(() => {
+      for (const s of streams) if (s.writable && !s.closed) s.write(' ');
+    }, 100);
+    try {
+      const outcomes = await Promise.all(
+        streams.map(
+          (stream) =>
+            new Promise<{ status: number; rstCode: number | undefined; ms: number }>((resolve) => {
+              let status = 0;
+              stream.on('response', (h) => (status = Number(h[':status'])));
+              const poll = () => (stream.closed ? resolve({ status, rstCode: stream.rstCode, ms: Date.now() - started }) : setTimeout(poll, 20));
+              poll();
+            }),
+        ),
+      );
+      for (const o of outcomes) expect(o).toMatchObject({ status: 401, rstCode: h2constants.NGHTTP2_NO_ERROR });
+      expect(Math.max(...outcomes.map((o) => o.ms))).toBeLessThan(5_000);
+    } finally {
+      clearInterval(trickle);
+    }
+    expect((await h2Request(session, { path: '/readyz' })).status).toBe(200);
+    session.close();
   }, 60_000);
 });

@@ -102,6 +102,18 @@ export function bearerToken(req: IncomingMessage): string | undefined {
   return token;
 }
 
+/**
+ * The TLS connection a request arrived on, as the key of the per-connection cache: the TLS socket for
+ * HTTP/1.1; for HTTP/2 the session's socket (`req.stream.session.socket`: Node's one object per session,
+ * which forwards to that session's TLS socket). Never req.socket on HTTP/2: that is a new proxy per stream.
+ * Undefined (no caching) when the stream's session is already gone.
+ */
+export function connectionOf(req: IncomingMessage): Partial<TLSSocket> | undefined {
+  const stream = (req as { stream?: { session?: { socket?: TLSSocket } } }).stream;
+  if (stream !== undefined) return stream.session?.socket;
+  return req.socket as Partial<TLSSocket> | undefined;
+}
+
 export interface AuthenticatorOptions {
   /** The current configuration (it changes when the ConfigMap or CA files change). */
   config: () => AuthenticationConfig;
@@ -161,10 +173,10 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
 
   /** The connection's identity for `config`, from the cache while nothing it depends on changed. */
   function connectionIdentity(req: IncomingMessage, config: AuthenticationConfig, now: number): ConnectionIdentity {
-    const socket = req.socket as Partial<TLSSocket> | undefined;
+    const socket = connectionOf(req);
     const cached = socket ? connections.get(socket) : undefined;
     if (cached && cached.config === config && now < cached.until) return cached;
-    const chain = cached?.chain ?? peerCertificates(req);
+    const chain = cached?.chain ?? (socket ? peerCertificates(socket) : []);
     const roots = [...(config.requestHeader?.ca.certificates ?? []), ...(config.clientCA?.certificates ?? [])];
     const identity: ConnectionIdentity = {
       config,

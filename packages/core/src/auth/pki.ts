@@ -7,7 +7,6 @@
  * (no RFC 4514 string to unescape). No ASN.1 library is loaded on the serving path.
  */
 import { X509Certificate } from 'node:crypto';
-import type { IncomingMessage } from 'node:http';
 import type { DetailedPeerCertificate, TLSSocket } from 'node:tls';
 
 const EKU_CLIENT_AUTH = '1.3.6.1.5.5.7.3.2';
@@ -31,8 +30,7 @@ export function parseCertificates(pem: string, source: string): X509Certificate[
 }
 
 /** The client's certificates, leaf first, as sent in the TLS handshake ([] for plain HTTP or no cert). */
-export function peerCertificates(req: IncomingMessage): X509Certificate[] {
-  const socket = req.socket as Partial<TLSSocket>;
+export function peerCertificates(socket: Partial<TLSSocket>): X509Certificate[] {
   if (typeof socket.getPeerCertificate !== 'function') return [];
   const out: X509Certificate[] = [];
   const seen = new Set<string>();

@@ -43,6 +43,8 @@ Flags:
   --rate-limit-share <fraction>        share of every quota this replica uses, 0 < f ≤ 1 (default 1); with N
                                        replicas behind one Service use 1/N (the chart does)
   --shutdown-grace <seconds>           on SIGTERM, how long in-flight challenges may finish (default ${DEFAULT_SHUTDOWN_GRACE_S})
+  --disable-http2-serving              offer only HTTP/1.1 on the HTTPS port (default: HTTP/2 too, which
+                                       kube-apiserver's proxy prefers: one connection instead of one per request)
   -h, --help                           show this help
 `;
 
@@ -63,6 +65,7 @@ const FLAGS = {
   'shutdown-grace': { type: 'string' },
   'rate-limit': { type: 'string' },
   'rate-limit-share': { type: 'string' },
+  'disable-http2-serving': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -86,6 +89,7 @@ export interface ServeConfig {
   shutdownGraceMs: number;
   rateLimitOverrides: Record<string, RateSetting>;
   rateLimitShare: number;
+  http2: boolean;
 }
 
 /** `route53=10/1s,cloudflare=1200/5m,dnspod=off` → overrides by solver name. */
@@ -146,6 +150,7 @@ export function parseServeFlags(argv: string[], env: NodeJS.ProcessEnv = process
     shutdownGraceMs: seconds(COMMAND, 'shutdown-grace', v['shutdown-grace'], DEFAULT_SHUTDOWN_GRACE_S) * 1000,
     rateLimitOverrides: parseRateLimitFlag(v['rate-limit']),
     rateLimitShare: rateLimitShare(v['rate-limit-share']),
+    http2: v['disable-http2-serving'] !== true,
   };
 }
 
@@ -225,6 +230,7 @@ export async function runServe(argv: string[]): Promise<void> {
     port: config.securePort,
     challengeTimeoutMs: config.challengeTimeoutMs,
     economy: new Economy({ rateLimitOverrides: config.rateLimitOverrides, rateLimitShare: config.rateLimitShare }),
+    http2: config.http2,
   });
   let metricsServer: MetricsServer | undefined;
   const stopped = nextSignal();

@@ -37,6 +37,12 @@ export class Metrics {
     labelNames: ['path', 'code'] as const,
     registers: [this.registry],
   });
+  readonly tlsConnections = new Counter({
+    name: 'dns01_webhook_tls_connections_total',
+    help: 'TLS connections accepted on the webhook port, by the protocol ALPN chose (h2, http/1.1; none when the client offered no ALPN)',
+    labelNames: ['protocol'] as const,
+    registers: [this.registry],
+  });
 
   // Provider economy (packages/core/src/economy): what the webhook saved, waited and refused.
   readonly zoneCache = new Counter({

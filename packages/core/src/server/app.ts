@@ -18,7 +18,7 @@ import { assertJsonContentType, ClientAbortedError, readBodyText } from './body.
 import { API_VERSION, apiGroup, apiGroupList, apiResourceList } from './discovery.js';
 import { openApiV2, openApiV3, openApiV3Discovery, render, type RenderedDocument } from './openapi.js';
 import { challengeResponse, parseChallengePayload } from './payload.js';
-import { sendJson, sendStatus, StatusError } from './status.js';
+import { endsExchange, sendJson, sendStatus, StatusError } from './status.js';
 
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 /** Requests handled at once (probes not counted); more get 429 + Retry-After, like kube-apiserver's max-in-flight. */
@@ -170,13 +170,13 @@ export function createWebhookApp(options: WebhookAppOptions): Express {
     const started = performance.now();
     const stop = new AbortController();
     Object.assign(locals(res), { pathClass: 'other', stop });
-    if (isShuttingDown()) res.setHeader('Connection', 'close');
+    if (isShuttingDown() && req.httpVersionMajor < 2) res.setHeader('Connection', 'close'); // HTTP/2: GOAWAY instead
     if (options.signal?.aborted) stop.abort();
     else running.add(stop);
     const deadline = setTimeout(() => {
       stop.abort();
       if (res.headersSent) res.destroy();
-      else sendStatus(res, 504, `request did not complete within ${requestDeadlineMs / 1000} s`, { Connection: 'close' });
+      else sendStatus(res, 504, `request did not complete within ${requestDeadlineMs / 1000} s`, endsExchange(res));
     }, requestDeadlineMs);
     res.once('close', () => {
       clearTimeout(deadline);

@@ -3,6 +3,7 @@
  * kubectl / client-go know how to print.
  */
 import type { ServerResponse } from 'node:http';
+import { constants, type Http2Stream } from 'node:http2';
 
 export type StatusReason =
   | 'BadRequest'
@@ -70,11 +71,23 @@ export function sendJson(res: ServerResponse, code: number, body: unknown, heade
   const req = res.req as ServerResponse['req'] | undefined;
   if (code >= 400 && req !== undefined && !req.complete) {
     setImmediate(() => {
-      if (!res.headersSent && !res.destroyed) write(res, code, body, { ...headers, ...(req.complete ? {} : { Connection: 'close' }) });
+      if (!res.headersSent && !res.destroyed) write(res, code, body, { ...headers, ...(req.complete ? {} : endsExchange(res)) });
     });
     return;
   }
   write(res, code, body, headers);
+}
+
+/**
+ * Headers for an answer after which the client must stop sending this request: `Connection: close` on
+ * HTTP/1.1. HTTP/2 has no Connection header (Node throws on one): there the stream is reset with NO_ERROR
+ * once the answer is out, which tells the client to stop sending the body (RFC 9113 §8.1); its session lives on.
+ */
+export function endsExchange(res: ServerResponse): Record<string, string> {
+  const stream = (res as { stream?: Http2Stream }).stream;
+  if (stream === undefined) return { Connection: 'close' };
+  stream.once('finish', () => stream.close(constants.NGHTTP2_NO_ERROR));
+  return {};
 }
 
 function write(res: ServerResponse, code: number, body: unknown, headers: Record<string, string>): void {

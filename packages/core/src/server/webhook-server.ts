@@ -6,16 +6,19 @@
  */
 import type { Economy } from '../economy/economy.js';
 import type express from 'express';
+import * as http from 'node:http';
+import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import { createServer, type Server } from 'node:https';
 import type { Socket } from 'node:net';
-import type { SecureContextOptions } from 'node:tls';
+import type { SecureContextOptions, TLSSocket } from 'node:tls';
 import type { Authenticator, Authorizer, ClientCaSource } from '../auth/types.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { Logger, SecretReader, ServiceAccountTokenSource } from '../solver/contract.js';
 import type { SolverRegistry } from '../solver/registry.js';
 import type { KeyPairPem } from '../tls/certificates.js';
 import { staticServingCertificate, watchServingCertificate, type ServingCertificate } from '../tls/serving-certificate.js';
-import { createWebhookApp, DEFAULT_MAX_BODY_BYTES, requestClassesFor } from './app.js';
+import { createWebhookApp, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_IN_FLIGHT, requestClassesFor } from './app.js';
+import { createHttp2Listener } from './http2.js';
 import { failureStatus, sendStatus } from './status.js';
 
 export { DEFAULT_MAX_BODY_BYTES };
@@ -49,6 +52,8 @@ export interface WebhookServerOptions {
   bodyTimeoutMs?: number;
   /** Provider economy (rate limits, breakers, caches) for this server's challenges; default the process's. */
   economy?: Economy;
+  /** Offer HTTP/2 (ALPN `h2`) next to HTTP/1.1 (default true); kube-apiserver's proxy then uses one connection. */
+  http2?: boolean;
 }
 
 /**
@@ -58,6 +63,12 @@ export interface WebhookServerOptions {
 export const DEFAULT_HEADERS_TIMEOUT_MS = 10_000;
 /** From a request's first byte to its last body byte (Node's requestTimeout; the answer is bounded by the app's deadline). */
 export const DEFAULT_BODY_TIMEOUT_MS = 30_000;
+/**
+ * Idle keep-alive connections (HTTP/1.1) and HTTP/2 sessions without open streams are closed after this:
+ * longer than the idle timeout of Go HTTP transports such as kube-apiserver's proxy (90 s), so the client
+ * closes an idle connection first and never sends a (non-retryable) POST into a socket we are closing.
+ */
+export const IDLE_TIMEOUT_MS = 120_000;
 
 export interface WebhookServer {
   listen(): Promise<{ address: string; port: number }>;
@@ -134,10 +145,9 @@ export function createWebhookServer(options: WebhookServerOptions): WebhookServe
     handshakeTimeout: headersTimeoutMs,
     // How often Node enforces headersTimeout/requestTimeout (default 30 s would let them overrun that much).
     connectionsCheckingInterval: 1_000,
+    ALPNProtocols: options.http2 === false ? ['http/1.1'] : ['h2', 'http/1.1'],
   });
-  // Longer than the idle timeout of Go HTTP transports such as kube-apiserver's proxy (90 s): the client closes
-  // an idle connection first and never sends a (non-retryable) POST into a socket we are closing.
-  server.keepAliveTimeout = 120_000;
+  server.keepAliveTimeout = IDLE_TIMEOUT_MS;
   server.headersTimeout = headersTimeoutMs;
   server.requestTimeout = Math.max(options.bodyTimeoutMs ?? DEFAULT_BODY_TIMEOUT_MS, headersTimeoutMs);
 
@@ -150,10 +160,22 @@ export function createWebhookServer(options: WebhookServerOptions): WebhookServe
   // stay open for ever. The first request must arrive soon after the handshake (2 s later than headersTimeout,
   // so that headers which did start get Node's 408 rather than a silent close).
   const firstRequest = new WeakMap<Socket, NodeJS.Timeout>();
-  server.on('secureConnection', (socket: Socket) => {
+  const startFirstRequestTimer = (socket: Socket) => {
     const timer = setTimeout(() => socket.destroy(), headersTimeoutMs + 2_000);
     firstRequest.set(socket, timer);
     socket.once('close', () => clearTimeout(timer));
+  };
+  // node:https serves HTTP/1.1 on every TLS connection through http's connection listener; a connection that
+  // negotiated h2 goes to the HTTP/2 listener instead (below), so the two never share a socket.
+  const httpConnectionListener = (http as unknown as { _connectionListener?: unknown })._connectionListener;
+  const serveHttp1 = server.listeners('secureConnection').find((listener) => listener === httpConnectionListener);
+  if (serveHttp1 === undefined) throw new Error("node:https no longer serves connections through http's connection listener; cannot add HTTP/2");
+  server.removeListener('secureConnection', serveHttp1 as (socket: TLSSocket) => void);
+  server.on('secureConnection', (socket: TLSSocket) => {
+    options.metrics.tlsConnections.inc({ protocol: socket.alpnProtocol || 'none' });
+    if (socket.alpnProtocol === 'h2') return http2.accept(socket);
+    serveHttp1.call(server, socket);
+    startFirstRequestTimer(socket);
   });
   server.on('request', (req) => {
     clearTimeout(firstRequest.get(req.socket));
@@ -179,19 +201,38 @@ export function createWebhookServer(options: WebhookServerOptions): WebhookServe
   // Node closes a CONNECT without a word when nobody handles it; this server tunnels nothing.
   server.on('connect', (req: { url?: string }, socket: Socket) => answerRaw(socket, 405, 'Method Not Allowed', `method CONNECT is not supported on ${req.url ?? ''}`));
 
-  server.on('request', (req, res) => {
+  /** In flight until its response closes (shutdown waits for none to be left). */
+  const track = (res: { once(event: 'close', listener: () => void): unknown }) => {
     active++;
     res.once('close', () => {
       if (--active === 0) for (const resolve of idleWaiters.splice(0)) resolve();
     });
-    // The app answers every path and every error itself; this only runs if that ever stops being true
-    // (and spares express building its default final handler for each request).
+  };
+  // The app answers every path and every error itself; this only runs if that ever stops being true
+  // (and spares express building its default final handler for each request).
+  const unanswered = (req: { url?: string }, res: Parameters<typeof sendStatus>[0]) => (err?: unknown) => {
+    if (res.headersSent) return void res.destroy();
+    log.error({ err: (err as Error | undefined)?.message, path: req.url }, 'request left unanswered by the app');
+    sendStatus(res, err === undefined ? 404 : 500, err === undefined ? 'not found' : 'internal error while handling the request; see the webhook log');
+  };
+  server.on('request', (req, res) => {
+    track(res);
     // (req/res are the app's request/response already: requestClassesFor.)
-    app(req as express.Request, res as express.Response, (err?: unknown) => {
-      if (res.headersSent) return void res.destroy();
-      log.error({ err: (err as Error | undefined)?.message, path: req.url }, 'request left unanswered by the app');
-      sendStatus(res, err === undefined ? 404 : 500, err === undefined ? 'not found' : 'internal error while handling the request; see the webhook log');
-    });
+    app(req as express.Request, res as express.Response, unanswered(req, res));
+  });
+  const http2 = createHttp2Listener({
+    app,
+    log,
+    limits: {
+      maxConcurrentStreams: options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT,
+      maxHeaderListSize: http.maxHeaderSize,
+      maxHeaderListPairs: 2_000,
+      firstStreamTimeoutMs: headersTimeoutMs + 2_000,
+      idleTimeoutMs: IDLE_TIMEOUT_MS,
+      bodyTimeoutMs: server.requestTimeout,
+    },
+    onRequest: (_req: Http2ServerRequest, res: Http2ServerResponse) => track(res),
+    unanswered: (req, res) => unanswered(req, res as never),
   });
 
   function contextOptions(): SecureContextOptions {
@@ -246,7 +287,9 @@ export function createWebhookServer(options: WebhookServerOptions): WebhookServe
       certificate?.close();
       const closed = new Promise<void>((resolve) => (server.listening ? server.close(() => resolve()) : resolve()));
       server.closeIdleConnections();
-      // Sockets between requests (keep-alive) close now; busy ones get `Connection: close` on their answer.
+      http2.drain();
+      // Sockets between requests (keep-alive) close now; busy ones get `Connection: close` on their answer
+      // (HTTP/2 sessions got GOAWAY: their open streams finish, no new ones start).
       const deadline = Date.now() + graceMs;
       // Leave part of the grace for aborted challenges to still send their (failure) answer.
       const abortAt = deadline - Math.min(1_000, graceMs / 4);
