@@ -23,7 +23,7 @@ import { createHash } from 'node:crypto';
 import { ConfigError, DeadlineError, SolverError, isNamed, isRetryable } from '../solver/errors.js';
 import { challengeRequestProblem } from '../solver/names.js';
 import type { Metrics } from '../observability/metrics.js';
-import { redactingLogger } from '../observability/logger.js';
+import { redactingLogger, withBindings } from '../observability/logger.js';
 import { SecretRegistry } from '../observability/redact.js';
 import { Economy, type ChallengeEconomy, type RateSetting } from '../economy/economy.js';
 import { formatConfigIssues } from './config.js';
@@ -181,7 +181,7 @@ export async function executeChallenge(
   const economy = options.economy ?? defaultEconomy();
   const secrets = new SecretRegistry();
   const log = redactingLogger(
-    options.log.child({
+    withBindings(options.log, {
       solver: solver.name,
       action: request.action,
       fqdn: request.resolvedFQDN,

@@ -58,6 +58,32 @@ export function silentLogger(): Logger {
 
 type Method = 'debug' | 'info' | 'warn' | 'error';
 
+/** Whether `logger` writes lines at `level` (pino's isLevelEnabled; loggers without one write all). */
+function levelEnabled(logger: Logger, level: Method): boolean {
+  const check = (logger as { isLevelEnabled?: (l: string) => boolean }).isLevelEnabled;
+  return typeof check === 'function' ? check.call(logger, level) : true;
+}
+
+/**
+ * `parent` with `bindings` on every line — what `parent.child(bindings)` writes, without building a pino child
+ * (its bindings serialized up front) for each challenge, most of which log one line.
+ */
+export function withBindings(parent: Logger, bindings: Record<string, unknown>): Logger {
+  const method = (level: Method) => (obj: object, msg?: string) => {
+    const line = { ...bindings, ...obj };
+    if (msg === undefined) parent[level](line);
+    else parent[level](line, msg);
+  };
+  return {
+    debug: method('debug'),
+    info: method('info'),
+    warn: method('warn'),
+    error: method('error'),
+    child: (more) => withBindings(parent, { ...bindings, ...more }),
+    isLevelEnabled: (level: Method) => levelEnabled(parent, level),
+  } as Logger;
+}
+
 /**
  * `inner` with every registered secret scrubbed from each line: the message, every field at any depth,
  * Error objects (message, code, own fields, `cause` chain, AggregateError `errors`; stack on debug/error
@@ -65,12 +91,8 @@ type Method = 'debug' | 'info' | 'warn' | 'error';
  * Also accepts pino's loose call shapes from untyped solvers: `log.warn(err)` and `log.info('text')`.
  */
 export function redactingLogger(inner: Logger, secrets: SecretRegistry): Logger {
-  const enabled = (level: Method) => {
-    const check = (inner as { isLevelEnabled?: (l: string) => boolean }).isLevelEnabled;
-    return typeof check === 'function' ? check.call(inner, level) : true;
-  };
   const method = (level: Method) => (obj: unknown, msg?: unknown) => {
-    if (!enabled(level)) return;
+    if (!levelEnabled(inner, level)) return;
     const stacks = level === 'debug' || level === 'error';
     let fields: unknown = obj;
     let text: unknown = msg;
