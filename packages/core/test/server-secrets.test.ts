@@ -6,6 +6,9 @@ import { mapSecrets } from '../src/secrets/static.js';
 import { selfSignedServing } from '../src/tls/certificates.js';
 import { call, challengeBody, JSON_HEADERS } from './fixtures/https-client.js';
 import { testWebhookServer } from './fixtures/webhook-server.js';
+import { defineSolver } from '../src/solver/define.js';
+import { SolverRegistry } from '../src/solver/registry.js';
+import { z } from 'zod';
 
 const SECRET = 'S3cr3t-T0ken-value-9f8e7d';
 const lines: string[] = [];
@@ -50,4 +53,28 @@ it('reads secrets only from the request namespace', async () => {
   const res = await call({ port, ca, path: '/apis/acme.example.com/v1alpha1/leaky', method: 'POST', headers: JSON_HEADERS, body });
   expect(res.json.response.success).toBe(false);
   expect(res.json.response.status.message).toMatch(/secret "creds" key "token" not found in namespace "team-a"/);
+});
+
+it("censors credential-named keys in what a solver logs from initialize (no challenge, no registered secrets)", async () => {
+  const initLines: string[] = [];
+  const registry = new SolverRegistry();
+  registry.register(
+    defineSolver({
+      name: 'chatty',
+      config: z.object({}),
+      initialize: ({ log }) => log.info({ client: { endpoint: 'https://api.example', apiKey: 'k-123-init', token: 't-456-init' } }, 'client ready'),
+      async present() {},
+      async cleanUp() {},
+    }),
+  );
+  const chatty = testWebhookServer({
+    registry,
+    log: createLogger({ level: 'info', destination: { write: (s: string) => void initLines.push(s) } }),
+    tls: await selfSignedServing(['localhost']),
+  });
+  await chatty.listen();
+  await chatty.close(100);
+  const ready = initLines.map((l) => JSON.parse(l)).find((l) => l.msg === 'client ready');
+  expect(ready).toMatchObject({ solver: 'chatty', client: { endpoint: 'https://api.example', apiKey: '[redacted]', token: '[redacted]' } });
+  for (const line of initLines) expect(line).not.toMatch(/k-123-init|t-456-init/);
 });

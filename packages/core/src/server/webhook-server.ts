@@ -12,7 +12,9 @@ import { createServer, type Server } from 'node:https';
 import type { Socket } from 'node:net';
 import type { SecureContextOptions, TLSSocket } from 'node:tls';
 import type { Authenticator, Authorizer, ClientCaSource } from '../auth/types.js';
+import { redactingLogger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
+import { SecretRegistry } from '../observability/redact.js';
 import type { Logger, SecretReader, ServiceAccountTokenSource } from '../solver/contract.js';
 import type { SolverRegistry } from '../solver/registry.js';
 import type { KeyPairPem } from '../tls/certificates.js';
@@ -258,7 +260,8 @@ export function createWebhookServer(options: WebhookServerOptions): WebhookServe
       // Each solver initializes once, before the first challenge can arrive.
       for (const solver of options.registry.list()) {
         try {
-          await solver.initialize?.({ log: log.child({ solver: solver.name }) });
+          // Redacting like a challenge's logger: credential-named keys are censored at any depth.
+          await solver.initialize?.({ log: redactingLogger(log.child({ solver: solver.name }), new SecretRegistry()) });
         } catch (err) {
           throw new Error(`solver "${solver.name}" failed to initialize: ${(err as Error).message}`, { cause: err });
         }
