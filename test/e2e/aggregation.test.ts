@@ -136,6 +136,28 @@ describe('kube-apiserver aggregation with the chart', () => {
     expect(log).not.toMatch(new RegExp(`v1alpha1\\.${GROUP.replace(/\./g, '\\.')}.*resource not found`));
   });
 
+  it("kube-apiserver's proxy talks HTTP/2 to the webhook (ALPN h2): 40 concurrent calls ride its one connection", async () => {
+    const metricsPort = webhook.objects.flatMap((o: any) => o.kind === 'Deployment' ? o.spec.template.spec.containers[0].ports : [])
+      .find((p: { name: string }) => p.name === 'metrics').containerPort as number;
+    const connections = async () => {
+      const text = await (await fetch(`http://${cluster.host.ip}:${metricsPort}/metrics`)).text();
+      const count = (protocol: string) => Number(new RegExp(`^dns01_webhook_tls_connections_total\\{protocol="${protocol}"\\} (\\d+)`, 'm').exec(text)?.[1] ?? 0);
+      return { h2: count('h2'), http1: count('http/1.1') };
+    };
+    const before = await connections();
+    // The aggregator already connected (availability checks, discovery, OpenAPI, the tests above): over h2.
+    expect(before.h2).toBeGreaterThan(0);
+    // The same challenge 40 times at once (the economy's singleflight keeps the provider calls down).
+    const key = 'e2e-h2-key-0123456789abcdef';
+    const answers = await Promise.all(Array.from({ length: 40 }, () => solve(payload('Present', key))));
+    expect(answers.map((a) => a.status)).toEqual(Array(40).fill(201));
+    expect((await solve(payload('CleanUp', key))).status).toBe(201);
+    const after = await connections();
+    // HTTP/1.1 would have needed up to 40 connections; HTTP/2 multiplexes them (a reconnect may add one).
+    expect(after.h2 - before.h2).toBeLessThanOrEqual(1);
+    expect(after.http1).toBe(before.http1);
+  });
+
   it('refuses a ServiceAccount without the domain-solver binding with 403', async () => {
     await cluster.ensureServiceAccount('intruder', 'not-cert-manager');
     const token = await cluster.createToken('intruder', 'not-cert-manager');
