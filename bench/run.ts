@@ -56,6 +56,7 @@ const MATRIX: Case[] = [
   { path: 'proxy', identity: 'masters', concurrency: 1 },
   { path: 'proxy', identity: 'masters', concurrency: 16 },
   { path: 'proxy', identity: 'sar', concurrency: 16 },
+  { path: 'proxy', identity: 'masters', concurrency: 64 },
   { path: 'proxy', identity: 'sar', concurrency: 64 },
 ];
 
