@@ -17,7 +17,7 @@ export interface LoggerOptions {
   level?: string;
   destination?: DestinationStream;
   /**
-   * Stdout written in chunks of up to 4 KiB, off the event loop, at least every LOG_FLUSH_INTERVAL_MS, and in
+   * Stdout written in chunks of up to 8 KiB (below sonic-boom's 16 KiB maxWrite), off the event loop, at least every LOG_FLUSH_INTERVAL_MS, and in
    * full when the process exits (pino flushes its own destinations then). For `serve`: one line per challenge
    * written on its own cost the server ≈ 20 µs of main-thread time each (one threadpool write per line), more
    * while the disk or a pipe reader was slow — ≈ 10% of a challenge. Lost on SIGKILL: at most that buffer.
@@ -28,7 +28,7 @@ export interface LoggerOptions {
 export function createLogger(options: LoggerOptions = {}): Logger {
   let destination = options.destination;
   if (!destination && options.buffered) {
-    const buffered = pino.destination({ sync: false, minLength: 4096 });
+    const buffered = pino.destination({ sync: false, minLength: 8 * 1024 });
     setInterval(() => buffered.flush(), LOG_FLUSH_INTERVAL_MS).unref();
     destination = buffered;
   }
