@@ -13,7 +13,7 @@
  *   npm run bench -- --soak 300                      # plus RSS over 5 minutes at concurrency 64
  */
 import { execFileSync, execFile } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,7 +23,7 @@ import { createCA, issueCertificate } from '@dns01-webhook/core/testing';
 import { startCluster, type Cluster } from '../test/e2e/cluster/cluster.js';
 import { prepareCheckout, type Checkout } from './lib/checkouts.js';
 import { runLoad, type LoadResult } from './lib/load.js';
-import { cpuMsOf, goReference, ours, rssOf, startServer, type BenchFiles, type RunningServer, type ServerKind } from './lib/servers.js';
+import { CLOCK_TICKS_PER_S, coreBusyTicks, cpuMsOf, goReference, ours, rssOf, startServer, type BenchFiles, type RunningServer, type ServerKind } from './lib/servers.js';
 import { renderReport, type CaseResult, type ReportInput } from './lib/report.js';
 
 const execAsync = promisify(execFile);
@@ -39,7 +39,8 @@ const SAR_GROUP = 'bench-solvers';
 /** Seconds of unmeasured load each server gets before the first case. */
 const PROCESS_WARMUP_S = 3;
 
-export type Path = 'direct' | 'proxy';
+/** direct: HTTP/1.1 straight to the server; h2: HTTP/2 straight to it, as kube-apiserver's proxy sends; proxy: through kube-apiserver. */
+export type Path = 'direct' | 'h2' | 'proxy';
 export type Identity = 'masters' | 'sar';
 export interface Case {
   path: Path;
@@ -53,6 +54,10 @@ const MATRIX: Case[] = [
   { path: 'direct', identity: 'masters', concurrency: 64 },
   { path: 'direct', identity: 'sar', concurrency: 16 },
   { path: 'direct', identity: 'sar', concurrency: 64 },
+  { path: 'h2', identity: 'masters', concurrency: 16 },
+  { path: 'h2', identity: 'masters', concurrency: 64 },
+  { path: 'h2', identity: 'sar', concurrency: 16 },
+  { path: 'h2', identity: 'sar', concurrency: 64 },
   { path: 'proxy', identity: 'masters', concurrency: 1 },
   { path: 'proxy', identity: 'masters', concurrency: 16 },
   { path: 'proxy', identity: 'sar', concurrency: 16 },
@@ -61,7 +66,7 @@ const MATRIX: Case[] = [
 ];
 
 const USAGE = `usage: npm run bench -- [--ours <dir|git-ref>]... [--rounds 3] [--duration 5] [--warmup 1]
-                       [--cold-starts 3] [--cases direct,proxy,sar,masters,c16,c16+c64,...] [--soak <s>] [--go-h1] [--profile <dir>] [--quick] [--write]
+                       [--cold-starts 3] [--cases direct,h2,proxy,sar,masters,c16,c16+c64,...] [--soak <s>] [--go-h1] [--profile <dir>] [--quick] [--write]
   --go-h1   also run the Go reference with --disable-http2-serving ("go-h1"): what HTTP/1.1 instead of HTTP/2
             between kube-apiserver's proxy and a server costs, on the same server
   --profile <dir>  run ours with node --cpu-prof, one .cpuprofile per process in <dir> (written when it stops)`;
@@ -141,6 +146,33 @@ function machine(cluster: Cluster): ReportInput['machine'] {
 async function connectionsTo(cluster: Cluster, port: number): Promise<number> {
   const { stdout } = await execAsync('ip', ['netns', 'exec', cluster.host.name, 'ss', '-Htn', 'state', 'established', `( sport = :${port} )`]);
   return stdout.split('\n').filter((l) => l.trim() !== '').length;
+}
+
+/** What kube-apiserver's aggregation proxy (v1.37) adds to a call besides the identity headers. */
+function proxyHeaders(host: string, path: string): string[] {
+  return [
+    'X-Remote-Group: system:authenticated',
+    'X-Remote-Extra-Authentication.kubernetes.io%2fcredential-id: X509SHA256=cdf85dba4c5d397101cf1714e4b19dbbfebb08419c4fcbb4babfb21f166c93e0',
+    `X-Forwarded-Host: ${host}`,
+    `X-Forwarded-Uri: ${path}`,
+    'X-Forwarded-For: 198.18.0.1',
+    'X-Forwarded-Proto: https',
+    'Audit-Id: 5ebee06f-88d1-41d2-81fb-09353a36b2b1',
+  ];
+}
+
+/** kube-apiserver's pid: the process whose command line names this cluster's cert dir. */
+function apiserverPid(cluster: Cluster): number | undefined {
+  const mark = `--cert-dir=${join(cluster.dir, 'cert-dir')}`;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').includes(mark)) return Number(entry);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return undefined;
 }
 
 async function main(): Promise<void> {
@@ -283,11 +315,15 @@ async function main(): Promise<void> {
         : {
             cert: cluster.pki.files.frontProxyClientCert,
             key: cluster.pki.files.frontProxyClientKey,
-            headers: c.identity === 'masters'
-              ? ['X-Remote-User: bench-admin', 'X-Remote-Group: system:masters']
-              : ['X-Remote-User: bench-user', `X-Remote-Group: ${SAR_GROUP}`],
+            headers: [
+              ...(c.identity === 'masters'
+                ? ['X-Remote-User: bench-admin', 'X-Remote-Group: system:masters']
+                : ['X-Remote-User: bench-user', `X-Remote-Group: ${SAR_GROUP}`]),
+              // The other headers kube-apiserver's proxy sends with every call (read from its http2 debug log).
+              ...(c.path === 'h2' ? proxyHeaders(`${cluster.host.ip}:${server.port}`, new URL(url).pathname) : []),
+            ],
           };
-      return { url, ca: proxy ? cluster.pki.files.caCert : servingCaFile, body, concurrency: c.concurrency, durationS: o.durationS, warmupS: o.warmupS, ...identity };
+      return { url, ca: proxy ? cluster.pki.files.caCert : servingCaFile, body, concurrency: c.concurrency, durationS: o.durationS, warmupS: o.warmupS, h2: c.path === 'h2', ...identity };
     };
 
     // One unmeasured burst per server first: V8 compiles ours's hot paths during its first seconds under load,
@@ -297,9 +333,10 @@ async function main(): Promise<void> {
     }
     log('servers warmed up');
 
+    const apiserver = apiserverPid(cluster);
     const results: CaseResult[] = [];
     for (const c of o.cases) {
-      const perServer = new Map<string, Array<LoadResult & { load1: number; cpuUsPerRequest: number; connections?: number }>>();
+      const perServer = new Map<string, Array<LoadResult & { load1: number; cpuUsPerRequest: number; coresBusy: { client: number; server: number }; connections?: number; proxyCpuUsPerRequest?: number }>>();
       for (let round = 0; round < o.rounds; round++) {
         // Alternate who goes first, so a trend in the machine's load does not favour one side.
         const order = round % 2 === 0 ? running : [...running].reverse();
@@ -310,18 +347,31 @@ async function main(): Promise<void> {
           // machine disturbs least (requests/s falls with every process that competes for the core).
           await sleep(o.warmupS * 1000);
           const cpuStart = cpuMsOf(server.process.pid);
+          // Through the proxy, kube-apiserver's core is the one that saturates: its CPU per request shows what
+          // each server's answers cost the proxy.
+          const proxyCpuStart = c.path === 'proxy' && apiserver !== undefined ? cpuMsOf(apiserver) : undefined;
+          const busyStart = coreBusyTicks();
+          const t0 = performance.now();
           let connections: number | undefined;
           if (c.path === 'proxy') {
             await sleep((o.durationS / 2) * 1000);
             connections = await connectionsTo(cluster, server.port).catch(() => undefined);
           }
           const r = await pending;
-          const cpuUsPerRequest = ((cpuMsOf(server.process.pid) - cpuStart) * 1000) / Math.max(1, r.rps * o.durationS);
+          const perRequest = (ms: number) => (ms * 1000) / Math.max(1, r.rps * o.durationS);
+          // Which core was the bottleneck: the server's (direct) or the client's, where kube-apiserver runs (proxy).
+          const elapsedTicks = ((performance.now() - t0) / 1000) * CLOCK_TICKS_PER_S;
+          const busy = coreBusyTicks().map((b, i) => (100 * (b - busyStart[i]!)) / elapsedTicks);
+          const coresBusy = { client: busy[CLIENT_CORE]!, server: busy[SERVER_CORE]! };
+          const cpuUsPerRequest = perRequest(cpuMsOf(server.process.pid) - cpuStart);
+          const proxyCpuUsPerRequest = proxyCpuStart !== undefined ? perRequest(cpuMsOf(apiserver!) - proxyCpuStart) : undefined;
+          const expected = c.path === 'h2' ? 'HTTP/2.0' : 'HTTP/1.1'; // what the load generator spoke (to kube-apiserver for proxy)
+          if (Object.keys(r.protocols).some((p) => p !== expected)) throw new Error(`${server.kind.label} ${c.path}: expected only ${expected}, got ${JSON.stringify(r.protocols)}`);
           if (r.errors > 0) log(`${server.kind.label} ${c.path}/${c.identity} c=${c.concurrency}: ${r.errors} errors (${r.firstError}) ${JSON.stringify(r.status)}`);
           const list = perServer.get(server.kind.label) ?? [];
-          list.push({ ...r, load1, cpuUsPerRequest, ...(connections !== undefined ? { connections } : {}) });
+          list.push({ ...r, load1, cpuUsPerRequest, coresBusy, ...(connections !== undefined ? { connections } : {}), ...(proxyCpuUsPerRequest !== undefined ? { proxyCpuUsPerRequest } : {}) });
           perServer.set(server.kind.label, list);
-          log(`${c.path}/${c.identity} c=${c.concurrency} round ${round + 1} ${server.kind.label}: ${r.rps.toFixed(0)} rps p50 ${r.p50Ms} p99 ${r.p99Ms} ms, ${cpuUsPerRequest.toFixed(0)} µs CPU/request${connections !== undefined ? `, ${connections} conns` : ''}`);
+          log(`${c.path}/${c.identity} c=${c.concurrency} round ${round + 1} ${server.kind.label}: ${r.rps.toFixed(0)} rps p50 ${r.p50Ms} p99 ${r.p99Ms} ms, ${cpuUsPerRequest.toFixed(0)} µs CPU/request${connections !== undefined ? `, ${connections} conns` : ''}${proxyCpuUsPerRequest !== undefined ? `, kube-apiserver ${proxyCpuUsPerRequest.toFixed(0)} µs CPU/request` : ''}, cores busy ${coresBusy.client.toFixed(0)}% / ${coresBusy.server.toFixed(0)}%`);
         }
       }
       results.push({ case: c, rounds: Object.fromEntries(perServer) });

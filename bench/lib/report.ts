@@ -2,9 +2,9 @@
 import { median, type LoadResult } from './load.js';
 
 export interface CaseResult {
-  case: { path: 'direct' | 'proxy'; identity: 'masters' | 'sar'; concurrency: number };
+  case: { path: 'direct' | 'h2' | 'proxy'; identity: 'masters' | 'sar'; concurrency: number };
   /** Per server label, one entry per round (in round order). */
-  rounds: Record<string, Array<LoadResult & { load1: number; connections?: number; cpuUsPerRequest?: number }>>;
+  rounds: Record<string, Array<LoadResult & { load1: number; connections?: number; cpuUsPerRequest?: number; proxyCpuUsPerRequest?: number; coresBusy?: { client: number; server: number } }>>;
 }
 
 export interface ReportInput {
@@ -24,7 +24,7 @@ const f0 = (n: number) => (Number.isFinite(n) ? n.toFixed(0) : '–');
 const f1 = (n: number) => (Number.isFinite(n) ? n.toFixed(1) : '–');
 const f2 = (n: number) => (Number.isFinite(n) ? n.toFixed(2) : '–');
 
-const PATHS = { direct: 'direct', proxy: 'through kube-apiserver' } as const;
+const PATHS = { direct: 'direct', h2: 'direct over HTTP/2', proxy: 'through kube-apiserver' } as const;
 const IDENTITIES = { masters: 'system:masters', sar: 'SAR-checked group' } as const;
 
 /** Server CPU per request, ours over Go's (< 1: ours spends less); median and range of the per-round ratios. */
@@ -63,8 +63,8 @@ export function renderReport(input: ReportInput): string {
   for (const l of ourLabels) head.push(`${l} / go`);
   head.push(`p50 ms ${labels.join(' / ')}`, `p99 ms ${labels.join(' / ')}`, `CPU µs/request ${labels.join(' / ')}`);
   for (const l of ourLabels) head.push(`CPU/request ${l} / go`);
-  if (input.results.some((r) => r.case.path === 'proxy')) head.push(`conns ${labels.join(' / ')}`);
-  head.push('errors', 'load');
+  if (input.results.some((r) => r.case.path === 'proxy')) head.push(`conns ${labels.join(' / ')}`, `kube-apiserver CPU µs/request ${labels.join(' / ')}`);
+  head.push('busy % client / server core', 'errors', 'load');
   out.push(`| ${head.join(' | ')} |`);
   out.push(`|${head.map(() => '---').join('|')}|`);
   for (const r of input.results) {
@@ -77,8 +77,12 @@ export function renderReport(input: ReportInput): string {
     row.push(labels.map((l) => f0(median(rounds(l).map((x) => x.cpuUsPerRequest ?? NaN)))).join(' / '));
     for (const l of ourLabels) row.push(cpuRatio(rounds(l), rounds('go')));
     if (head.some((h) => h.startsWith('conns'))) {
-      row.push(r.case.path === 'proxy' ? labels.map((l) => f0(median(rounds(l).map((x) => x.connections ?? NaN)))).join(' / ') : '');
+      const perLabel = (value: (x: { connections?: number; proxyCpuUsPerRequest?: number }) => number | undefined) =>
+        r.case.path === 'proxy' ? labels.map((l) => f0(median(rounds(l).map((x) => value(x) ?? NaN)))).join(' / ') : '';
+      row.push(perLabel((x) => x.connections), perLabel((x) => x.proxyCpuUsPerRequest));
     }
+    const all = labels.flatMap((l) => rounds(l));
+    row.push(`${f0(median(all.map((x) => x.coresBusy?.client ?? NaN)))} / ${f0(median(all.map((x) => x.coresBusy?.server ?? NaN)))}`);
     row.push(String(labels.reduce((n, l) => n + rounds(l).reduce((e, x) => e + x.errors, 0), 0)));
     const loads = labels.flatMap((l) => rounds(l).map((x) => x.load1));
     row.push(`${f1(median(loads))} / ${f1(Math.max(...loads))}`);

@@ -109,8 +109,16 @@ export function cpuMsOf(pid: number): number {
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_S;
 }
+/** Busy time of each core so far, in clock ticks (everything but idle and iowait): `/proc/stat`. */
+export function coreBusyTicks(): number[] {
+  return readFileSync('/proc/stat', 'utf8').split('\n').filter((l) => /^cpu\d+ /.test(l)).map((l) => {
+    const t = l.split(/\s+/).slice(1).map(Number);
+    return t.reduce((a, b) => a + b, 0) - t[3]! - t[4]!;
+  });
+}
+
 /** USER_HZ: 100 on Linux for every architecture the benchmark runs on. */
-const CLOCK_TICKS_PER_S = 100;
+export const CLOCK_TICKS_PER_S = 100;
 
 /** One GET without a client certificate; resolves the status, or 0 when nothing answers yet. */
 function probe(url: string, ca: string): Promise<number> {
