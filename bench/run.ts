@@ -23,7 +23,7 @@ import { createCA, issueCertificate } from '@dns01-webhook/core/testing';
 import { startCluster, type Cluster } from '../test/e2e/cluster/cluster.js';
 import { prepareCheckout, type Checkout } from './lib/checkouts.js';
 import { runLoad, type LoadResult } from './lib/load.js';
-import { CLOCK_TICKS_PER_S, coreBusyTicks, cpuMsOf, goReference, ours, rssOf, startServer, type BenchFiles, type RunningServer, type ServerKind } from './lib/servers.js';
+import { CLOCK_TICKS_PER_S, coreBusyTicks, cpuMsOf, goReference, imageNodeFlags, ours, rssOf, startServer, type BenchFiles, type RunningServer, type ServerKind } from './lib/servers.js';
 import { renderReport, type CaseResult, type ReportInput } from './lib/report.js';
 
 const execAsync = promisify(execFile);
@@ -422,7 +422,7 @@ async function main(): Promise<void> {
       servers: [
         { label: 'go', what: 'cert-manager v1.21.2 pkg/acme/webhook/cmd.RunWebhookServer, no-op solver (bench/go/refwebhook)' },
         ...(o.goH1 ? [{ label: 'go-h1', what: 'the same Go reference with --disable-http2-serving (kube-apiserver then proxies over HTTP/1.1)' }] : []),
-        ...checkouts.map((c) => ({ label: c.label, what: `dns01-webhook ${c.commit} (${c.dir}), its bundled solvers + the no-op solver` })),
+        ...checkouts.map((c) => ({ label: c.label, what: `dns01-webhook ${c.commit} (${c.dir}), its bundled solvers + the no-op solver, node ${[...imageNodeFlags(c.dir), '(as its image runs it)'].join(' ')}` })),
       ],
       settings: { rounds: o.rounds, durationS: o.durationS, warmupS: o.warmupS, coldStarts: o.coldStarts },
       results,

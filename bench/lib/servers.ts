@@ -59,6 +59,15 @@ export function goReference(binary: string, group: string, files: BenchFiles, bi
   };
 }
 
+/** The node flags the checkout's image runs `serve` with (its Dockerfile's ENTRYPOINT), so ours runs as the image runs it. */
+export function imageNodeFlags(dir: string): string[] {
+  const dockerfile = join(dir, 'Dockerfile');
+  const entrypoint = existsSync(dockerfile) ? /^ENTRYPOINT (\[.*\])\s*$/m.exec(readFileSync(dockerfile, 'utf8'))?.[1] : undefined;
+  const argv = entrypoint ? (JSON.parse(entrypoint) as string[]) : [];
+  const script = argv.findIndex((a, i) => i > 0 && !a.startsWith('-'));
+  return script > 0 ? argv.slice(1, script) : [];
+}
+
 /** `profileDir`: run under `node --cpu-prof`, the profile written there when the process stops. */
 export function ours(checkout: Checkout, group: string, files: BenchFiles, bindAddress: string, profileDir?: string): ServerKind {
   return {
@@ -67,6 +76,7 @@ export function ours(checkout: Checkout, group: string, files: BenchFiles, bindA
     command: (port) => ({
       command: process.execPath,
       args: [
+        ...imageNodeFlags(checkout.dir),
         ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []),
         checkout.cli,
         'serve',

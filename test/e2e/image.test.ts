@@ -89,7 +89,7 @@ describe('the image built by buildah', () => {
   it('runs as 65532:65532 from /app with the exec-form entrypoint, on a runtime without a shell', async () => {
     const config = JSON.parse(await podman(['image', 'inspect', IMAGE]))[0].Config as { User: string; Entrypoint: string[]; WorkingDir: string; Env: string[] };
     expect(config.User).toBe(`${NONROOT}:${NONROOT}`);
-    expect(config.Entrypoint).toEqual(['/nodejs/bin/node', 'packages/core/dist/cli/main.js', 'serve']);
+    expect(config.Entrypoint).toEqual(['/nodejs/bin/node', '--max-semi-space-size=8', 'packages/core/dist/cli/main.js', 'serve']);
     expect(config.WorkingDir).toBe('/app');
     expect(config.Env).toContain('NODE_ENV=production');
     const shell = await podman(['run', '--rm', '--pull=never', '--network=none', ...PODMAN_RUN_LIMITS, '--entrypoint=/bin/sh', IMAGE, '-c', 'true']).then(() => 'ran', (e: Error) => e.message);
