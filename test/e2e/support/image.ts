@@ -106,5 +106,5 @@ export function expectChartSecurityContext(pid: number, args: string[]): void {
   expect(optionsAt('/tls').split(',')).toContain('ro');
   expect(optionsAt('/tmp').split(',')).toContain('rw');
   const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
-  expect(cmdline).toEqual(['/nodejs/bin/node', 'packages/core/dist/cli/main.js', 'serve', ...args]);
+  expect(cmdline).toEqual(['/nodejs/bin/node', '--max-semi-space-size=8', 'packages/core/dist/cli/main.js', 'serve', ...args]);
 }
