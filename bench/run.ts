@@ -22,9 +22,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { createCA, issueCertificate } from '@dns01-webhook/core/testing';
 import { startCluster, type Cluster } from '../test/e2e/cluster/cluster.js';
 import { prepareCheckout, type Checkout } from './lib/checkouts.js';
-import { runLoad, type LoadResult } from './lib/load.js';
+import { runLoad } from './lib/load.js';
 import { CLOCK_TICKS_PER_S, coreBusyTicks, cpuMsOf, goReference, imageNodeFlags, ours, rssOf, startServer, type BenchFiles, type RunningServer, type ServerKind } from './lib/servers.js';
-import { renderReport, type CaseResult, type ReportInput } from './lib/report.js';
+import { renderReport, type CaseResult, type ReportInput, type RoundResult } from './lib/report.js';
 
 const execAsync = promisify(execFile);
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -336,7 +336,7 @@ async function main(): Promise<void> {
     const apiserver = apiserverPid(cluster);
     const results: CaseResult[] = [];
     for (const c of o.cases) {
-      const perServer = new Map<string, Array<LoadResult & { load1: number; cpuUsPerRequest: number; coresBusy: { client: number; server: number }; connections?: number; proxyCpuUsPerRequest?: number }>>();
+      const perServer = new Map<string, RoundResult[]>();
       for (let round = 0; round < o.rounds; round++) {
         // Alternate who goes first, so a trend in the machine's load does not favour one side.
         const order = round % 2 === 0 ? running : [...running].reverse();

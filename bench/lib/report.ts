@@ -1,10 +1,21 @@
 /** The benchmark's Markdown report: medians of interleaved rounds, ratios to the Go reference. */
 import { median, type LoadResult } from './load.js';
 
+/** One server's round of one case. Fields after `load1` are optional: raw results of older runs lack them. */
+export type RoundResult = LoadResult & {
+  load1: number;
+  cpuUsPerRequest?: number;
+  /** Each core's busy share (%) over the measured part: the client core runs kube-apiserver, etcd and the load generator. */
+  coresBusy?: { client: number; server: number };
+  /** Through kube-apiserver: its TCP connections to the server, and its own CPU per request. */
+  connections?: number;
+  proxyCpuUsPerRequest?: number;
+};
+
 export interface CaseResult {
   case: { path: 'direct' | 'h2' | 'proxy'; identity: 'masters' | 'sar'; concurrency: number };
   /** Per server label, one entry per round (in round order). */
-  rounds: Record<string, Array<LoadResult & { load1: number; connections?: number; cpuUsPerRequest?: number; proxyCpuUsPerRequest?: number; coresBusy?: { client: number; server: number } }>>;
+  rounds: Record<string, RoundResult[]>;
 }
 
 export interface ReportInput {
@@ -77,7 +88,7 @@ export function renderReport(input: ReportInput): string {
     row.push(labels.map((l) => f0(median(rounds(l).map((x) => x.cpuUsPerRequest ?? NaN)))).join(' / '));
     for (const l of ourLabels) row.push(cpuRatio(rounds(l), rounds('go')));
     if (head.some((h) => h.startsWith('conns'))) {
-      const perLabel = (value: (x: { connections?: number; proxyCpuUsPerRequest?: number }) => number | undefined) =>
+      const perLabel = (value: (x: RoundResult) => number | undefined) =>
         r.case.path === 'proxy' ? labels.map((l) => f0(median(rounds(l).map((x) => value(x) ?? NaN)))).join(' / ') : '';
       row.push(perLabel((x) => x.connections), perLabel((x) => x.proxyCpuUsPerRequest));
     }
