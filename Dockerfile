@@ -64,6 +64,6 @@ COPY --from=build /app/packages/solver-rfc2136/dist packages/solver-rfc2136/dist
 USER 65532:65532
 EXPOSE 8443 9402
 # V8's young generation at most 8 MiB per semi-space (Node 20's default is 16): under load it sat full between
-# scavenges and was ~25 MiB of the RSS, for no throughput (docs/performance.md, "Memory"). The benchmark runs
-# serve with the flags given here.
+# scavenges and was about 20 MiB of the RSS, for no throughput (docs/performance.md, "Memory under load").
+# The benchmark runs serve with the flags given here.
 ENTRYPOINT ["/nodejs/bin/node", "--max-semi-space-size=8", "packages/core/dist/cli/main.js", "serve"]
