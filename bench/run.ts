@@ -13,7 +13,7 @@
  *   npm run bench -- --soak 300                      # plus RSS over 5 minutes at concurrency 64
  */
 import { execFileSync, execFile } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -159,20 +159,6 @@ function proxyHeaders(host: string, path: string): string[] {
     'X-Forwarded-Proto: https',
     'Audit-Id: 5ebee06f-88d1-41d2-81fb-09353a36b2b1',
   ];
-}
-
-/** kube-apiserver's pid: the process whose command line names this cluster's cert dir. */
-function apiserverPid(cluster: Cluster): number | undefined {
-  const mark = `--cert-dir=${join(cluster.dir, 'cert-dir')}`;
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').includes(mark)) return Number(entry);
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return undefined;
 }
 
 async function main(): Promise<void> {
@@ -333,7 +319,7 @@ async function main(): Promise<void> {
     }
     log('servers warmed up');
 
-    const apiserver = apiserverPid(cluster);
+    const apiserver = cluster.kubeApiserverPid;
     const results: CaseResult[] = [];
     for (const c of o.cases) {
       const perServer = new Map<string, RoundResult[]>();
@@ -349,7 +335,7 @@ async function main(): Promise<void> {
           const cpuStart = cpuMsOf(server.process.pid);
           // Through the proxy, kube-apiserver's core is the one that saturates: its CPU per request shows what
           // each server's answers cost the proxy.
-          const proxyCpuStart = c.path === 'proxy' && apiserver !== undefined ? cpuMsOf(apiserver) : undefined;
+          const proxyCpuStart = c.path === 'proxy' ? cpuMsOf(apiserver) : undefined;
           const busyStart = coreBusyTicks();
           const t0 = performance.now();
           let connections: number | undefined;
@@ -364,7 +350,7 @@ async function main(): Promise<void> {
           const busy = coreBusyTicks().map((b, i) => (100 * (b - busyStart[i]!)) / elapsedTicks);
           const coresBusy = { client: busy[CLIENT_CORE]!, server: busy[SERVER_CORE]! };
           const cpuUsPerRequest = perRequest(cpuMsOf(server.process.pid) - cpuStart);
-          const proxyCpuUsPerRequest = proxyCpuStart !== undefined ? perRequest(cpuMsOf(apiserver!) - proxyCpuStart) : undefined;
+          const proxyCpuUsPerRequest = proxyCpuStart !== undefined ? perRequest(cpuMsOf(apiserver) - proxyCpuStart) : undefined;
           const expected = c.path === 'h2' ? 'HTTP/2.0' : 'HTTP/1.1'; // what the load generator spoke (to kube-apiserver for proxy)
           if (Object.keys(r.protocols).some((p) => p !== expected)) throw new Error(`${server.kind.label} ${c.path}: expected only ${expected}, got ${JSON.stringify(r.protocols)}`);
           if (r.errors > 0) log(`${server.kind.label} ${c.path}/${c.identity} c=${c.concurrency}: ${r.errors} errors (${r.firstError}) ${JSON.stringify(r.status)}`);

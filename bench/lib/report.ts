@@ -81,16 +81,16 @@ export function renderReport(input: ReportInput): string {
   for (const r of input.results) {
     const row = [`${PATHS[r.case.path]}, ${IDENTITIES[r.case.identity]}`, String(r.case.concurrency)];
     const rounds = (l: string) => r.rounds[l] ?? [];
+    /** Each server's median of one figure, "a / b / c". */
+    const perServer = (value: (x: RoundResult) => number | undefined, format = f0) =>
+      labels.map((l) => format(median(rounds(l).map((x) => value(x) ?? NaN)))).join(' / ');
     for (const l of labels) row.push(f0(median(rounds(l).map((x) => x.rps))));
     for (const l of ourLabels) row.push(ratio(rounds(l), rounds('go')));
-    row.push(labels.map((l) => f2(median(rounds(l).map((x) => x.p50Ms)))).join(' / '));
-    row.push(labels.map((l) => f1(median(rounds(l).map((x) => x.p99Ms)))).join(' / '));
-    row.push(labels.map((l) => f0(median(rounds(l).map((x) => x.cpuUsPerRequest ?? NaN)))).join(' / '));
+    row.push(perServer((x) => x.p50Ms, f2), perServer((x) => x.p99Ms, f1), perServer((x) => x.cpuUsPerRequest));
     for (const l of ourLabels) row.push(cpuRatio(rounds(l), rounds('go')));
     if (head.some((h) => h.startsWith('conns'))) {
-      const perLabel = (value: (x: RoundResult) => number | undefined) =>
-        r.case.path === 'proxy' ? labels.map((l) => f0(median(rounds(l).map((x) => value(x) ?? NaN)))).join(' / ') : '';
-      row.push(perLabel((x) => x.connections), perLabel((x) => x.proxyCpuUsPerRequest));
+      const proxy = r.case.path === 'proxy';
+      row.push(proxy ? perServer((x) => x.connections) : '', proxy ? perServer((x) => x.proxyCpuUsPerRequest) : '');
     }
     const all = labels.flatMap((l) => rounds(l));
     row.push(`${f0(median(all.map((x) => x.coresBusy?.client ?? NaN)))} / ${f0(median(all.map((x) => x.coresBusy?.server ?? NaN)))}`);

@@ -70,13 +70,14 @@ export function imageNodeFlags(dir: string): string[] {
 
 /** `profileDir`: run under `node --cpu-prof`, the profile written there when the process stops. */
 export function ours(checkout: Checkout, group: string, files: BenchFiles, bindAddress: string, profileDir?: string): ServerKind {
+  const nodeFlags = imageNodeFlags(checkout.dir);
   return {
     label: checkout.label,
     group,
     command: (port) => ({
       command: process.execPath,
       args: [
-        ...imageNodeFlags(checkout.dir),
+        ...nodeFlags,
         ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []),
         checkout.cli,
         'serve',

@@ -65,6 +65,8 @@ export interface Cluster {
   host: TestHost;
   versions: { kubeApiserver: string; etcd: string };
   logs: { etcd: string; kubeApiserver: string };
+  /** kube-apiserver's process id (the benchmark reads its CPU time). */
+  kubeApiserverPid: number;
   /** Runs kubectl against the cluster; resolves stdout, rejects with stderr in the message. */
   kubectl(args: string[], options?: KubectlOptions): Promise<string>;
   /**
@@ -337,6 +339,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       host,
       versions,
       logs,
+      kubeApiserverPid: apiserver.pid,
       kubectl,
       apply: (manifest, o) => kubectl(['apply', '--server-side', '--force-conflicts', '-f', '-'], { ...o, input: manifestText(manifest) }),
       ensureServiceAccount,

@@ -17,10 +17,11 @@ export interface LoggerOptions {
   level?: string;
   destination?: DestinationStream;
   /**
-   * Stdout written in chunks of up to 8 KiB (below sonic-boom's 16 KiB maxWrite), off the event loop, at least every LOG_FLUSH_INTERVAL_MS, and in
-   * full when the process exits (pino flushes its own destinations then). For `serve`: one line per challenge
-   * written on its own cost the server ≈ 20 µs of main-thread time each (one threadpool write per line), more
-   * while the disk or a pipe reader was slow — ≈ 10% of a challenge. Lost on SIGKILL: at most that buffer.
+   * Stdout written in chunks of up to 8 KiB (below sonic-boom's 16 KiB maxWrite), off the event loop, at least
+   * every LOG_FLUSH_INTERVAL_MS, and in full when the process exits (pino flushes its own destinations then).
+   * For `serve`: one line per challenge written on its own cost the server ≈ 20 µs of main-thread time each
+   * (one threadpool write per line), more while the disk or a pipe reader was slow — ≈ 10% of a challenge.
+   * Lost on SIGKILL: at most that buffer.
    */
   buffered?: boolean;
 }
