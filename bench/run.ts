@@ -312,10 +312,13 @@ async function main(): Promise<void> {
       return { url, ca: proxy ? cluster.pki.files.caCert : servingCaFile, body, concurrency: c.concurrency, durationS: o.durationS, warmupS: o.warmupS, h2: c.path === 'h2', ...identity };
     };
 
-    // One unmeasured burst per server first: V8 compiles ours's hot paths during its first seconds under load,
-    // which would otherwise land in the first round of the first case only (Go has nothing to warm up).
+    // Unmeasured bursts per server first, over HTTP/1.1 and HTTP/2 (different code in ours): V8 compiles ours's
+    // hot paths during its first seconds under load, which would otherwise land in the first round of the first
+    // case of each protocol only (Go has nothing to warm up).
     for (const server of running) {
-      await runLoad(loadgen, { ...loadFor(server, { path: 'direct', identity: 'masters', concurrency: 16 }), durationS: PROCESS_WARMUP_S, warmupS: 0 });
+      for (const path of ['direct', 'h2'] as const) {
+        await runLoad(loadgen, { ...loadFor(server, { path, identity: 'masters', concurrency: 16 }), durationS: PROCESS_WARMUP_S, warmupS: 0 });
+      }
     }
     log('servers warmed up');
 
